@@ -1,0 +1,58 @@
+"""Prune the files of unchosen options, then check the generated wiring."""
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path.cwd()
+PROJECT_SLUG = {{ cookiecutter.project_slug|tojson }}
+
+# Files that only one answer of an option keeps: (option, answer) -> paths.
+# Every path listed under an answer that was not chosen is removed.
+OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {}
+
+ANSWERS = {
+    "channel_layer": {{ cookiecutter.channel_layer|tojson }},
+}
+
+
+def prune() -> None:
+    for (option, answer), paths in OPTIONAL_FILES.items():
+        if ANSWERS[option] == answer:
+            continue
+        for relative in paths:
+            path = PROJECT_DIR / relative
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+
+def load_wiring():
+    """The project's own checker, the one `manage.py check` runs too."""
+    path = PROJECT_DIR / PROJECT_SLUG / "wiring.py"
+    spec = importlib.util.spec_from_file_location("generated_wiring", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> int:
+    prune()
+    wiring = load_wiring()
+    findings = wiring.check_project(PROJECT_DIR, f"{PROJECT_SLUG}.settings")
+    for finding in findings:
+        print(f"ERROR: {finding}", file=sys.stderr)
+    if findings:
+        print(
+            f"The generated project's Channels wiring is wrong ({len(findings)} "
+            "finding(s) above); nothing was kept. Fix the template and render again.",
+            file=sys.stderr,
+        )
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""ASGI entry point: HTTP goes to Django, WebSockets to the Channels consumers.
+
+Production servers load ``{{ cookiecutter.project_slug }}.asgi:application``; so does
+``manage.py runserver`` through ASGI_APPLICATION.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{{ cookiecutter.project_slug }}.settings")
+
+# Set Django up (settings, app registry) before importing anything that may import
+# models: routing imports consumers, consumers import models. A production server
+# imports this module cold and would fail with AppRegistryNotReady; runserver hides
+# the mistake because Django is already set up there.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import WebsocketDenier
+from django.urls import re_path
+
+import {{ cookiecutter.app_slug }}.routing
+from {{ cookiecutter.project_slug }}.security import BrowserOriginValidator
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": BrowserOriginValidator(
+            AuthMiddlewareStack(
+                URLRouter(
+                    [
+                        *{{ cookiecutter.app_slug }}.routing.websocket_urlpatterns,
+                        # Refuse unknown paths with a clean 403 rather than
+                        # URLRouter's ValueError (a 500 and a traceback).
+                        re_path(r"", WebsocketDenier.as_asgi()),
+                    ]
+                )
+            )
+        ),
+    }
+)

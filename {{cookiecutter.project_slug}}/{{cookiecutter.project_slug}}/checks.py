@@ -1,0 +1,29 @@
+"""Register the wiring checks as Django system checks (``manage.py check``)."""
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from . import wiring
+
+
+@checks.register()
+def channels_wiring(**kwargs: Any) -> list[checks.CheckMessage]:
+    # The live settings, as Django sees them, override what the source says.
+    findings = wiring.check_project(
+        Path(settings.BASE_DIR),
+        settings.SETTINGS_MODULE,
+        installed_apps=list(settings.INSTALLED_APPS),
+        asgi_application=getattr(settings, "ASGI_APPLICATION", None),
+    )
+    return [
+        (checks.Error if finding.is_error else checks.Warning)(
+            finding.message,
+            hint=finding.hint,
+            obj=f"{finding.path}:{finding.line}",
+            id=finding.id,
+        )
+        for finding in findings
+    ]
