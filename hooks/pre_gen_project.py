@@ -6,6 +6,8 @@ import sys
 
 # Packages the generated project imports; a package of the same name would shadow them.
 SHADOWED = {"django", "channels", "daphne", "asgiref", "test", "tests", "redis"}
+# Longer names would push generated lines past ruff's 88 columns.
+MAX_SLUG_LENGTH = 30
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -13,6 +15,11 @@ def slug_problem(option: str, value: str) -> str | None:
     fix = f"answer the {option} prompt with a lowercase name such as my_project"
     if not value.isidentifier() or not value.isascii():
         return f"{option} {value!r} is not a valid Python identifier: {fix}."
+    if len(value) > MAX_SLUG_LENGTH:
+        return (
+            f"{option} {value!r} is longer than {MAX_SLUG_LENGTH} characters: "
+            f"{fix}."
+        )
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         return f"{option} {value!r} is a Python keyword: {fix}."
     if value in SHADOWED or value in sys.stdlib_module_names:

@@ -6,7 +6,10 @@ import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{{ cookiecutter.project_slug }}.settings")
+    os.environ.setdefault(
+        "DJANGO_SETTINGS_MODULE",
+        "{{ cookiecutter.project_slug }}.settings",
+    )
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:

@@ -8,7 +8,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{{ cookiecutter.project_slug }}.settings")
+os.environ.setdefault(
+    "DJANGO_SETTINGS_MODULE",
+    "{{ cookiecutter.project_slug }}.settings",
+)
 
 # Set Django up (settings, app registry) before importing anything that may import
 # models: routing imports consumers, consumers import models. A production server

@@ -1,0 +1,35 @@
+"""Each option combination installs, passes `manage.py check` and its own tests."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import ProjectVenv, Render
+
+COMBINATIONS = [
+    {},
+    {"channel_layer": "redis"},
+    {"project_name": 'Café "Live" d\'Été', "app_slug": "live_updates"},
+]
+
+
+def assert_suite_passed(output: str) -> None:
+    summary = output.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary), summary
+    assert not re.search(r"failed|error|skipped|xfail|deselected", summary), summary
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=lambda a: "-".join(a.values()))
+def test_generated_project_installs_checks_and_passes_its_tests(
+    render: Render, project_venv: ProjectVenv, answers: dict[str, str]
+) -> None:
+    project: Path = render(**answers)
+    project_venv.install(project)
+    check = project_venv.run(
+        "manage.py", "check", "--fail-level", "WARNING", cwd=project
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    tests = project_venv.run("-m", "pytest", "-p", "no:cacheprovider", cwd=project)
+    assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-2000:]
+    assert_suite_passed(tests.stdout)

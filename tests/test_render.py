@@ -1,0 +1,140 @@
+"""What the template renders: the seed's steps, valid Python, clean lint."""
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from .conftest import Render, ruff
+
+AWKWARD_NAMES = [
+    'Café "Live" d\'Été',
+    'It\'s a "quoted" name \\ with a backslash',
+]
+
+
+def python_files(project: Path) -> list[Path]:
+    return sorted(project.rglob("*.py"))
+
+
+def test_default_project_has_the_seed_layout(default_project: Path) -> None:
+    package = default_project / "my_channels_project"
+    app = default_project / "realtime"
+    for path in [
+        default_project / "manage.py",
+        default_project / "pyproject.toml",
+        default_project / "README.md",
+        package / "settings.py",
+        package / "asgi.py",
+        package / "urls.py",
+        app / "consumers.py",
+        app / "routing.py",
+        default_project / "tests" / "test_consumers.py",
+    ]:
+        assert path.is_file(), path
+
+
+def test_daphne_is_first_in_installed_apps(default_project: Path) -> None:
+    settings = default_project / "my_channels_project" / "settings.py"
+    tree = ast.parse(settings.read_text())
+    apps = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "INSTALLED_APPS"
+    )
+    assert apps[0] == "daphne"
+    assert "channels" in apps and "realtime" in apps
+
+
+def test_settings_swap_wsgi_for_asgi(default_project: Path) -> None:
+    text = (default_project / "my_channels_project" / "settings.py").read_text()
+    assert re.search(r"^# WSGI_APPLICATION = ", text, re.M)
+    assert not re.search(r"^WSGI_APPLICATION", text, re.M)
+    assert 'ASGI_APPLICATION = "my_channels_project.asgi.application"' in text
+
+
+def test_asgi_sets_django_up_before_routing(default_project: Path) -> None:
+    text = (default_project / "my_channels_project" / "asgi.py").read_text()
+    setup = text.index("django_asgi_app = get_asgi_application()")
+    assert text.index("DJANGO_SETTINGS_MODULE") < setup
+    assert setup < text.index("import realtime.routing")
+    assert '"http": django_asgi_app' in text
+    assert "URLRouter(" in text and "realtime.routing.websocket_urlpatterns" in text
+
+
+def test_routing_and_consumers_keep_the_seed_names(default_project: Path) -> None:
+    routing = (default_project / "realtime" / "routing.py").read_text()
+    assert 'path("ws/sc/", consumers.MySyncConsumer.as_asgi())' in routing
+    assert 'path("ws/ac/", consumers.MyAsyncConsumer.as_asgi())' in routing
+    consumers = (default_project / "realtime" / "consumers.py").read_text()
+    assert "class MySyncConsumer(SyncConsumer)" in consumers
+    assert "class MyAsyncConsumer(AsyncConsumer)" in consumers
+    for handler in ["websocket_connect", "websocket_receive", "websocket_disconnect"]:
+        assert consumers.count(f"def {handler}(") == 2
+    assert consumers.count("raise StopConsumer()") == 2
+
+
+def test_dependencies_declare_ranges(default_project: Path) -> None:
+    project = tomllib.loads((default_project / "pyproject.toml").read_text())
+    dependencies = project["project"]["dependencies"]
+    assert "django>=5.2,<7" in dependencies
+    assert any(dep.startswith("channels>=") for dep in dependencies)
+    assert "daphne>=4.2.2,<5" in dependencies
+
+
+LONGEST_SLUG = "a_thirty_character_identifier_"
+ANSWERS = [
+    *({"project_name": name} for name in ["My Channels Project", *AWKWARD_NAMES]),
+    {"project_slug": LONGEST_SLUG, "app_slug": LONGEST_SLUG[::-1].strip("_") + "x"},
+    {"project_name": "A very long project name that goes well past thirty letters"},
+]
+
+
+@pytest.mark.parametrize("channel_layer", ["in_memory", "redis"])
+@pytest.mark.parametrize("answers", ANSWERS, ids=lambda a: "-".join(a.values()))
+def test_every_answer_renders_valid_lint_clean_python(
+    render: Render, answers: dict[str, str], channel_layer: str
+) -> None:
+    project = render(**answers, channel_layer=channel_layer)
+    project_name = answers.get("project_name", "My Channels Project")
+    for path in python_files(project):
+        ast.parse(path.read_text(), filename=str(path))
+    for path in project.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert "{{" not in text and "cookiecutter." not in text, path
+    tomllib.loads((project / "pyproject.toml").read_text())
+    assert project_name in (project / "README.md").read_text()
+    check = ruff("check", ".", cwd=project)
+    assert check.returncode == 0, check.stdout
+    fmt = ruff("format", "--check", ".", cwd=project)
+    assert fmt.returncode == 0, fmt.stdout
+
+
+def test_awkward_name_gives_a_clean_slug(render: Render) -> None:
+    project = render(project_name=AWKWARD_NAMES[0])
+    assert project.name == "cafe_live_d_ete"
+    assert (project / "cafe_live_d_ete" / "settings.py").is_file()
+
+
+def test_description_and_author_with_quotes_stay_valid_toml(render: Render) -> None:
+    project = render(
+        description='Says "hi" and \\o/',
+        author_name='O\'Brien "Bob"',
+        author_email="",
+    )
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert meta["description"] == 'Says "hi" and \\o/'
+    assert meta["authors"] == [{"name": 'O\'Brien "Bob"'}]
+
+
+def test_two_renders_never_share_a_secret_key(render: Render, tmp_path: Path) -> None:
+    keys = []
+    for name in ["First Project", "Second Project"]:
+        project = render(project_name=name)
+        settings = (project / project.name / "settings.py").read_text()
+        keys.append(re.search(r'"(django-insecure-[^"]+)"', settings).group(1))
+    assert keys[0] != keys[1]
+    assert all(len(key) >= 50 + len("django-insecure-") for key in keys)
