@@ -1,0 +1,25 @@
+"""The README's commands are the ones CI runs and a newcomer types."""
+
+import json
+import re
+
+from .conftest import TEMPLATE
+
+README = (TEMPLATE / "README.md").read_text()
+
+
+def shell_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```bash\n(.*?)\n```", markdown, re.S)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    test_command = shell_blocks(README)[1]
+    ci_script = (TEMPLATE / ".ci" / "run").read_text()
+    assert test_command in ci_script.splitlines()
+
+
+def test_readme_lists_every_option() -> None:
+    options = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    for option in options:
+        if not option.startswith("_"):
+            assert f"`{option}`" in README, option
