@@ -12,31 +12,50 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item]
+def comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
-# Development by default; DJANGO_DEBUG=0 switches to production mode.
+def required(name: str) -> str:
+    if not os.environ.get(name):
+        raise ImproperlyConfigured(
+            f"{name} is not set: production mode (DJANGO_DEBUG=0) needs it. "
+            "See the Production section of README.md."
+        )
+    return os.environ[name]
+
+
+# Development unless DJANGO_DEBUG is 0/false/no/off: then production mode, which
+# refuses to start without DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS.
 DEBUG = os.environ.get("DJANGO_DEBUG", "1").lower() not in {"0", "false", "no", "off"}
 
 if DEBUG:
-    # Made at render time for this project only; never used in production mode.
+    # Made at render time for this project only; production mode never uses it.
     SECRET_KEY = os.environ.get(
         "DJANGO_SECRET_KEY",
         "django-insecure-{{ random_ascii_string(50) }}",
     )
-elif "DJANGO_SECRET_KEY" in os.environ:
-    SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
-else:
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set: production mode (DJANGO_DEBUG=0) needs it. "
-        "Make one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    ALLOWED_HOSTS = comma_list(
+        os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
     )
+else:
+    SECRET_KEY = required("DJANGO_SECRET_KEY")
+    ALLOWED_HOSTS = comma_list(required("DJANGO_ALLOWED_HOSTS"))
+    # TLS ends at the reverse proxy (deploy/nginx.conf), which redirects HTTP to
+    # HTTPS and overwrites X-Forwarded-Proto; so Django trusts that header, and
+    # does not redirect itself (security.W008 is silenced for that reason).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SILENCED_SYSTEM_CHECKS = ["security.W008"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # HSTS is sent on HTTPS responses only. Lower it while trying HTTPS out, and
+    # drop subdomains/preload if a subdomain still serves plain HTTP.
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 365 * 24 * 3600))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 
-ALLOWED_HOSTS = env_list(
-    "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""
-)
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# Origins (https://example.com) allowed to POST forms from another host or port.
+CSRF_TRUSTED_ORIGINS = comma_list(os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", ""))
 
 INSTALLED_APPS = [
     # Daphne first: its runserver command must replace staticfiles' WSGI one.
@@ -109,6 +128,12 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# runserver reads these; the production daphne command in README.md passes the
+# same numbers. Lower than Daphne's 1 MiB default: a larger message closes the
+# connection before any consumer sees it.
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 64 * 1024
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 64 * 1024
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

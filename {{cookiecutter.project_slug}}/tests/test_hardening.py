@@ -1,0 +1,123 @@
+"""Hostile and broken input against the real server; others keep being served."""
+
+import base64
+import os
+import socket
+import struct
+from collections.abc import Callable
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from .conftest import MAX_MESSAGE_SIZE, Server
+
+PATHS = ["/ws/sc/", "/ws/ac/"]
+
+
+def assert_both_consumers_echo(server: Server) -> None:
+    for path in PATHS:
+        with connect(server.url + path, open_timeout=10) as websocket:
+            websocket.send("still here")
+            assert websocket.recv(timeout=10) == "still here"
+    assert "Traceback" not in server.log.read_text()
+
+
+def echoes(websocket: ClientConnection, message: str | bytes) -> None:
+    websocket.send(message)
+    assert websocket.recv(timeout=10) == message
+
+
+def is_dropped(websocket: ClientConnection, message: str | bytes) -> None:
+    websocket.send(message)
+    with pytest.raises(ConnectionClosed):
+        websocket.recv(timeout=10)  # nothing comes back: the consumer never saw it
+
+
+def empty_frame_is_harmless(websocket: ClientConnection, empty: str | bytes) -> None:
+    # Daphne skips a websocket.send whose payload is empty, so the echo of an
+    # empty frame may never come; the connection must go on all the same.
+    websocket.send(empty)
+    websocket.send("after")
+    reply = websocket.recv(timeout=10)
+    if reply == empty:
+        reply = websocket.recv(timeout=10)
+    assert reply == "after"
+
+
+def invalid_utf8_is_dropped(websocket: ClientConnection) -> None:
+    websocket.send(b"\xff\xfe\xfd", text=True)
+    with pytest.raises(ConnectionClosed):
+        websocket.recv(timeout=10)
+
+
+BAD_INPUT: dict[str, Callable[[ClientConnection], None]] = {
+    "binary frame": lambda ws: echoes(ws, b"\x00\xff binary"),
+    "empty text frame": lambda ws: empty_frame_is_harmless(ws, ""),
+    "empty binary frame": lambda ws: empty_frame_is_harmless(ws, b""),
+    "frame at exactly the limit": lambda ws: echoes(ws, "x" * MAX_MESSAGE_SIZE),
+    "frame one byte over the limit": lambda ws: is_dropped(
+        ws, "x" * (MAX_MESSAGE_SIZE + 1)
+    ),
+    "invalid UTF-8 in a text frame": invalid_utf8_is_dropped,
+}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_harms_no_one_else(server: Server, case: str, path: str) -> None:
+    with connect(server.url + path, open_timeout=10, max_size=None) as websocket:
+        BAD_INPUT[case](websocket)
+    assert_both_consumers_echo(server)
+
+
+def vanish_mid_message(port: int, path: str) -> None:
+    """Open a WebSocket by hand, send half a frame, then reset the TCP connection."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert b" 101 " in sock.recv(4096)
+    # A masked text frame that announces 100 bytes; only 10 arrive.
+    sock.sendall(bytes([0x81, 0x80 | 100]) + os.urandom(4) + b"x" * 10)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # linger 0: a TCP reset, no close frame
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_client_vanishing_mid_message_harms_no_one_else(
+    server: Server, path: str
+) -> None:
+    vanish_mid_message(server.port, path)
+    assert_both_consumers_echo(server)
+
+
+def test_unknown_path_is_refused_cleanly(server: Server) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(server.url + "/ws/nowhere/", open_timeout=10)
+    assert refused.value.response.status_code == 403
+    assert_both_consumers_echo(server)
+
+
+def test_foreign_origin_is_refused(server: Server) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(server.url + "/ws/ac/", origin="https://evil.example", open_timeout=10)
+    assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_allowed_origin_is_accepted(server: Server, path: str) -> None:
+    origin = f"http://localhost:{server.port}"
+    with connect(server.url + path, origin=origin, open_timeout=10) as websocket:
+        echoes(websocket, "same site")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_client_without_origin_is_accepted(server: Server, path: str) -> None:
+    # Command-line clients send no Origin; the websockets client is one of them.
+    with connect(server.url + path, open_timeout=10) as websocket:
+        assert "Origin" not in websocket.request.headers
+        echoes(websocket, "no origin")
