@@ -10,7 +10,9 @@ PROJECT_SLUG = {{ cookiecutter.project_slug|tojson }}
 
 # Files that only one answer of an option keeps: (option, answer) -> paths.
 # Every path listed under an answer that was not chosen is removed.
-OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {}
+OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
+    ("channel_layer", "redis"): ["tests/redis_server.py", "tests/test_redis_layer.py"],
+}
 
 ANSWERS = {
     "channel_layer": {{ cookiecutter.channel_layer|tojson }},

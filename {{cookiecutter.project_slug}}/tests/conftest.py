@@ -1,98 +1,13 @@
-"""Fixtures: the project's real server, started as a subprocess on a free port."""
+"""Fixtures shared by the tests."""
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-
-# The production command of README.md, run by the tests exactly as documented.
-PRODUCTION_COMMAND = (
-    "daphne -e tcp:port={port}:interface=127.0.0.1:backlog=1024 --proxy-headers "
-    "--websocket-max-message-size 65536 --websocket-max-frame-size 65536 "
-    "{{ cookiecutter.project_slug }}.asgi:application"
-)
-# The limit that both commands apply (settings.DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE).
-MAX_MESSAGE_SIZE = 65536
-
-SERVER_COMMANDS = {
-    # What `python manage.py runserver` starts: Daphne's, because daphne is first.
-    "runserver": "manage.py runserver --noreload 127.0.0.1:{port}",
-    # The production server, loading asgi.py cold as in deployment.
-    "daphne": "-m " + PRODUCTION_COMMAND,
-}
-SERVER_ENVIRONMENTS = {
-    "runserver": {"DJANGO_DEBUG": "1"},
-    "daphne": {
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-    },
-}
-
-
-@dataclass
-class Server:
-    kind: str
-    port: int
-    url: str
-    log: Path
-    process: subprocess.Popen[bytes]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"server did not listen on {port} in 30 s:\n{log.read_text()}")
-
-
-def start_server(kind: str, log: Path) -> Server:
-    port = free_port()
-    args = SERVER_COMMANDS[kind].format(port=port).split()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, *args],
-            cwd=BASE_DIR,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **SERVER_ENVIRONMENTS[kind]},
-        )
-    try:
-        wait_for_port(port, process, log)
-    except BaseException:
-        stop_server(process)
-        raise
-    return Server(kind, port, f"ws://127.0.0.1:{port}", log, process)
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+{% if cookiecutter.channel_layer == "redis" -%}
+from .redis_server import channel_layer_on_test_redis, redis_server  # noqa: F401
+{% endif -%}
+from .servers import SERVER_COMMANDS, Server, start_server, stop_server
 
 
 @pytest.fixture(scope="session", params=list(SERVER_COMMANDS))

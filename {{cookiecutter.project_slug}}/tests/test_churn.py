@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from .conftest import Server, start_server, stop_server
+from .servers import Server, start_server, stop_server
 
 BATCH = 1000
 CONCURRENCY = 50

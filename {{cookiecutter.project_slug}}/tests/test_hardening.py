@@ -10,7 +10,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from .conftest import MAX_MESSAGE_SIZE, Server
+from .servers import MAX_MESSAGE_SIZE, Server
 
 PATHS = ["/ws/sc/", "/ws/ac/"]
 

@@ -4,7 +4,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from .conftest import Server
+from .servers import Server
 
 
 @pytest.mark.parametrize("path", ["/ws/sc/", "/ws/ac/"])

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .conftest import BASE_DIR, PRODUCTION_COMMAND
+from .servers import BASE_DIR, PRODUCTION_COMMAND
 
 PRODUCTION = {
     "DJANGO_DEBUG": "0",

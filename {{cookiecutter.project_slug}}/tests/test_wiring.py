@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from {{ cookiecutter.project_slug }} import wiring
 
-from .conftest import BASE_DIR
+from .servers import BASE_DIR
 
 
 def test_daphne_is_first_in_installed_apps() -> None:
@@ -18,7 +18,8 @@ def test_daphne_is_first_in_installed_apps() -> None:
 
 
 def test_wiring_has_no_findings() -> None:
-    assert wiring.check_project(BASE_DIR, settings.SETTINGS_MODULE) == []
+    settings_module = "{{ cookiecutter.project_slug }}.settings"
+    assert wiring.check_project(BASE_DIR, settings_module) == []
 
 
 def test_manage_py_check_passes_without_warnings() -> None:

@@ -2,14 +2,21 @@
 
 Each ``websocket_*`` method handles one kind of ASGI event. Both consumers echo
 every frame back; replace the body of ``websocket_receive`` with your own logic.
+``ChatConsumer`` shows the channel layer: groups of clients, across processes.
 """
 
+import json
+import re
 from typing import Any
 
 from channels.consumer import AsyncConsumer, SyncConsumer
 from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 Event = dict[str, Any]
+
+# ASCII letters, digits, "_" and "-": what Channels allows in a group name.
+ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def echo(event: Event) -> Event:
@@ -21,6 +28,11 @@ def echo(event: Event) -> Event:
 
 class MySyncConsumer(SyncConsumer):
     """ws/sc/: handlers run in a worker thread, so blocking code (the ORM) is fine."""
+
+    # Echo needs no channel layer. Without one, this consumer does not listen on
+    # Redis either, so it keeps working while Redis is down. Delete this line to
+    # use groups (self.channel_layer) here.
+    channel_layer_alias = None
 
     def websocket_connect(self, event: Event) -> None:
         # Called during the handshake: accept it (or close to refuse).
@@ -38,6 +50,8 @@ class MySyncConsumer(SyncConsumer):
 class MyAsyncConsumer(AsyncConsumer):
     """ws/ac/: handlers run on the event loop; await I/O, never block."""
 
+    channel_layer_alias = None  # no channel layer: see MySyncConsumer
+
     async def websocket_connect(self, event: Event) -> None:
         await self.send({"type": "websocket.accept"})
 
@@ -46,3 +60,46 @@ class MyAsyncConsumer(AsyncConsumer):
 
     async def websocket_disconnect(self, event: Event) -> None:
         raise StopConsumer()
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """ws/chat/<room>/: every message goes to everyone in the room, sender included.
+
+    The channel layer carries it: in memory within one process, through Redis
+    across processes. Send {"message": "..."}; receive {"message": "..."}.
+    """
+
+    async def connect(self) -> None:
+        room = self.scope["url_route"]["kwargs"]["room"]
+        if not ROOM_NAME.fullmatch(room):
+            # Channels refuses non-ASCII group names; closing here answers 403.
+            await self.close()
+            return
+        self.group = f"chat_{room}"
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs
+    ) -> None:
+        # Parse here rather than in receive_json: a malformed frame gets an error
+        # reply instead of an exception that would close the connection.
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            content = None
+        message = content.get("message") if isinstance(content, dict) else None
+        if not isinstance(message, str):
+            await self.send_json({"error": 'Send a JSON object: {"message": "text"}.'})
+            return
+        await self.channel_layer.group_send(
+            self.group, {"type": "chat.message", "message": message}
+        )
+
+    async def chat_message(self, event: Event) -> None:
+        # Called for each "chat.message" that group_send delivers to this consumer.
+        await self.send_json({"message": event["message"]})

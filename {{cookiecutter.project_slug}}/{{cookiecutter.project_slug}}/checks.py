@@ -1,5 +1,6 @@
 """Register the wiring checks as Django system checks (``manage.py check``)."""
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +10,19 @@ from django.core import checks
 from . import wiring
 
 
+def settings_module() -> str:
+    # override_settings (as in tests) hides SETTINGS_MODULE; the environment has it.
+    return settings.SETTINGS_MODULE or os.environ.get(
+        "DJANGO_SETTINGS_MODULE", f"{__package__}.settings"
+    )
+
+
 @checks.register()
 def channels_wiring(**kwargs: Any) -> list[checks.CheckMessage]:
     # The live settings, as Django sees them, override what the source says.
     findings = wiring.check_project(
         Path(settings.BASE_DIR),
-        settings.SETTINGS_MODULE,
+        settings_module(),
         installed_apps=list(settings.INSTALLED_APPS),
         asgi_application=getattr(settings, "ASGI_APPLICATION", None),
     )

@@ -102,10 +102,39 @@ TEMPLATES = [
 # WSGI_APPLICATION = "{{ cookiecutter.project_slug }}.wsgi.application"
 ASGI_APPLICATION = "{{ cookiecutter.project_slug }}.asgi.application"
 
+{% if cookiecutter.channel_layer == "redis" -%}
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
 CHANNEL_LAYERS = {
-    # One process only: messages never leave the server process that sent them.
-    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+    # Redis carries group messages between server processes and machines.
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py's asyncio pool raises, rather than waits, past its default
+            # of 100 connections: too few for many clients joining at once.
+            "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+            # Messages a channel may hold unread before sends to it fail.
+            "capacity": 1000,
+            # Seconds an unread message waits before it is dropped.
+            "expiry": 60,
+        },
+    },
 }
+{%- else -%}
+CHANNEL_LAYERS = {
+    # One process only: group messages never leave the process that sent them.
+    # For several processes or machines, generate with channel_layer=redis.
+    "default": {
+        "BACKEND": "channels.layers.InMemoryChannelLayer",
+        "CONFIG": {
+            # Messages a channel may hold unread before sends to it fail.
+            "capacity": 1000,
+            # Seconds an unread message waits before it is dropped.
+            "expiry": 60,
+        },
+    },
+}
+{%- endif %}
 
 DATABASES = {
     "default": {
