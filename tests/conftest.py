@@ -109,3 +109,19 @@ def load_wiring(project: Path) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def load_generated_tests(project: Path) -> str:
+    """Make the generated project's tests package importable; return its name.
+
+    Template tests reuse its server and Redis helpers instead of copies of them.
+    """
+    name = f"generated_tests_{project.name}"
+    init = project / "tests" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        name, init, submodule_search_locations=[str(init.parent)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return name

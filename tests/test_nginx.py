@@ -1,0 +1,213 @@
+"""The shipped deploy/nginx.conf, run for real in front of two Daphne processes."""
+
+import asyncio
+import http.client
+import importlib
+import json
+import os
+import shutil
+import ssl
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+
+from .conftest import TEMPLATE, ProjectVenv, load_generated_tests, render_template
+
+CLIENTS = 8
+
+
+def nginx_binary() -> str:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError("nginx is not installed: apt-get install nginx")
+    return binary
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def substitute(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        assert old in text, f"deploy/nginx.conf no longer has {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+class Stack:
+    """Redis, two production Daphne processes and nginx, all on loopback."""
+
+    def __init__(self, project: Path, venv: ProjectVenv, folder: Path) -> None:
+        package = load_generated_tests(project)
+        self.servers = importlib.import_module(f"{package}.servers")
+        redis_module = importlib.import_module(f"{package}.redis_server")
+        self.project, self.venv, self.folder = project, venv, folder
+        self.redis = redis_module.RedisServer(self.servers.free_port(), folder)
+        self.upstreams: list = []
+        self.nginx: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.redis.start()
+        os.environ["REDIS_URL"] = self.redis.url
+        production = self.servers.SERVER_ENVIRONMENTS["daphne"]
+        static = self.venv.run(
+            "manage.py", "collectstatic", "--noinput", cwd=self.project, env=production
+        )
+        assert static.returncode == 0, static.stderr
+        for n in (1, 2):
+            log = self.folder / f"daphne-{n}.log"
+            self.upstreams.append(
+                self.servers.start_server("daphne", log, python=self.venv.python)
+            )
+        self.start_nginx()
+
+    def start_nginx(self) -> None:
+        cert, key = self_signed_certificate(self.folder)
+        self.cert = cert
+        self.http_port = self.servers.free_port()
+        self.https_port = self.servers.free_port()
+        slug = self.project.name
+        site = substitute(
+            (self.project / "deploy" / "nginx.conf").read_text(),
+            {
+                "server 127.0.0.1:8000;": f"server 127.0.0.1:{self.upstreams[0].port};",
+                "server 127.0.0.1:8001;": f"server 127.0.0.1:{self.upstreams[1].port};",
+                "listen 80;": f"listen 127.0.0.1:{self.http_port};",
+                "listen 443 ssl;": f"listen 127.0.0.1:{self.https_port} ssl;",
+                "/etc/letsencrypt/live/example.com/fullchain.pem": str(cert),
+                "/etc/letsencrypt/live/example.com/privkey.pem": str(key),
+                f"/srv/{slug}/staticfiles/": f"{self.project}/staticfiles/",
+            },
+        )
+        (self.folder / "site.conf").write_text(site)
+        temp = self.folder / "nginx-temp"
+        temp.mkdir()
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (self.folder / "nginx.conf").write_text(
+            f"{user}worker_processes 1;\npid {self.folder}/nginx.pid;\n"
+            f"error_log {self.folder}/nginx-error.log;\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n"
+            f"    access_log {self.folder}/nginx-access.log;\n"
+            f"    client_body_temp_path {temp}/body;\n"
+            f"    proxy_temp_path {temp}/proxy;\n"
+            f"    fastcgi_temp_path {temp}/fastcgi;\n"
+            f"    uwsgi_temp_path {temp}/uwsgi;\n"
+            f"    scgi_temp_path {temp}/scgi;\n"
+            f"    include {self.folder}/site.conf;\n"
+            "}\n"
+        )
+        log = (self.folder / "nginx.out").open("wb")
+        self.nginx = subprocess.Popen(
+            [nginx_binary(), "-p", str(self.folder), "-c", "nginx.conf"]
+            + ["-g", "daemon off;"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.servers.wait_for_port(
+            self.https_port, self.nginx, self.folder / "nginx.out"
+        )
+
+    def stop(self) -> None:
+        if self.nginx is not None:
+            self.servers.stop_server(self.nginx)
+        for upstream in self.upstreams:
+            self.servers.stop_server(upstream.process)
+        self.redis.stop()
+        os.environ.pop("REDIS_URL", None)
+
+    def tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert))
+
+    def wss(self, path: str) -> str:
+        return f"wss://127.0.0.1:{self.https_port}{path}"
+
+    def https_get(self, path: str) -> http.client.HTTPResponse:
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self.https_port, context=self.tls(), timeout=10
+        )
+        connection.request("GET", path)
+        return connection.getresponse()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, project_venv: ProjectVenv
+) -> Iterator[Stack]:
+    project = render_template(
+        TEMPLATE, tmp_path_factory.mktemp("redis-project"), channel_layer="redis"
+    )
+    project_venv.install(project)
+    running = Stack(project, project_venv, tmp_path_factory.mktemp("stack"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+def test_a_room_through_nginx_spans_both_upstreams(stack: Stack) -> None:
+    asyncio.run(chat_through(stack))
+    for upstream in stack.upstreams:
+        assert "WSCONNECT /ws/chat/proxied/" in upstream.log.read_text()
+
+
+async def chat_through(stack: Stack) -> None:
+    url = stack.wss("/ws/chat/proxied/")
+    clients = [await connect(url, ssl=stack.tls()) for _ in range(CLIENTS)]
+    try:
+        await asyncio.sleep(0.3)  # the last group_add lands before the send
+        await clients[0].send(json.dumps({"message": "through nginx"}))
+        replies = await asyncio.gather(
+            *(asyncio.wait_for(client.recv(), 10) for client in clients)
+        )
+        assert [json.loads(reply)["message"] for reply in replies] == [
+            "through nginx"
+        ] * CLIENTS
+    finally:
+        await asyncio.gather(*(client.close() for client in clients))
+
+
+@pytest.mark.parametrize("path", ["/ws/sc/", "/ws/ac/"])
+def test_echo_through_nginx(stack: Stack, path: str) -> None:
+    async def echo() -> str:
+        async with connect(stack.wss(path), ssl=stack.tls()) as websocket:
+            await websocket.send("proxied echo")
+            return await asyncio.wait_for(websocket.recv(), 10)
+
+    assert asyncio.run(echo()) == "proxied echo"
+
+
+def test_plain_http_is_redirected_to_https(stack: Stack) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=10)
+    connection.request("GET", "/admin/")
+    response = connection.getresponse()
+    assert response.status == 301
+    assert response.getheader("Location") == "https://127.0.0.1/admin/"
+
+
+def test_django_sees_https_and_the_real_host_behind_the_proxy(stack: Stack) -> None:
+    response = stack.https_get("/admin/login/")
+    assert response.status == 200
+    # HSTS is only sent when Django believes the request is secure: that needs
+    # X-Forwarded-Proto from the proxy and SECURE_PROXY_SSL_HEADER.
+    assert "max-age=" in response.getheader("Strict-Transport-Security", "")
+
+
+def test_static_files_are_served_by_nginx(stack: Stack) -> None:
+    response = stack.https_get("/static/admin/css/base.css")
+    assert response.status == 200
+    assert b"body" in response.read()
+    for upstream in stack.upstreams:
+        assert "/static/" not in upstream.log.read_text()
