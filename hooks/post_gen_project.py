@@ -7,15 +7,24 @@ from pathlib import Path
 
 PROJECT_DIR = Path.cwd()
 PROJECT_SLUG = {{ cookiecutter.project_slug|tojson }}
+APP_SLUG = {{ cookiecutter.app_slug|tojson }}
 
 # Files that only one answer of an option keeps: (option, answer) -> paths.
 # Every path listed under an answer that was not chosen is removed.
 OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
     ("channel_layer", "redis"): ["tests/redis_server.py", "tests/test_redis_layer.py"],
+    ("demo_page", "yes"): [
+        f"{APP_SLUG}/views.py",
+        f"{APP_SLUG}/templates",
+        f"{APP_SLUG}/static",
+        "tests/test_demo_page.py",
+        "tests/test_browser.py",
+    ],
 }
 
 ANSWERS = {
     "channel_layer": {{ cookiecutter.channel_layer|tojson }},
+    "demo_page": {{ cookiecutter.demo_page|tojson }},
 }
 
 

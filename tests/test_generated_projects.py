@@ -10,6 +10,7 @@ from .conftest import ProjectVenv, Render
 COMBINATIONS = [
     {},
     {"channel_layer": "redis"},
+    {"demo_page": "no"},
     {"project_name": 'Café "Live" d\'Été', "app_slug": "live_updates"},
 ]
 

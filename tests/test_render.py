@@ -138,3 +138,24 @@ def test_two_renders_never_share_a_secret_key(render: Render, tmp_path: Path) ->
         keys.append(re.search(r'"(django-insecure-[^"]+)"', settings).group(1))
     assert keys[0] != keys[1]
     assert all(len(key) >= 50 + len("django-insecure-") for key in keys)
+
+
+def test_demo_page_no_leaves_out_the_page_cleanly(render: Render) -> None:
+    project = render(demo_page="no")
+    for gone in [
+        "realtime/views.py",
+        "realtime/templates",
+        "realtime/static",
+        "tests/test_demo_page.py",
+        "tests/test_browser.py",
+    ]:
+        assert not (project / gone).exists(), gone
+    urls = (project / "my_channels_project" / "urls.py").read_text()
+    assert "views" not in urls
+    assert "playwright" not in (project / "pyproject.toml").read_text()
+
+
+def test_in_memory_layer_leaves_out_the_redis_tests(default_project: Path) -> None:
+    assert not (default_project / "tests" / "test_redis_layer.py").exists()
+    assert not (default_project / "tests" / "redis_server.py").exists()
+    assert "channels-redis" not in (default_project / "pyproject.toml").read_text()

@@ -64,8 +64,10 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
     raise TimeoutError(f"server did not listen on {port} in 30 s:\n{log.read_text()}")
 
 
-def start_server(kind: str, log: Path, python: str = sys.executable) -> Server:
-    port = free_port()
+def start_server(
+    kind: str, log: Path, python: str = sys.executable, port: int | None = None
+) -> Server:
+    port = port or free_port()
     args = SERVER_COMMANDS[kind].format(port=port).split()
     with log.open("wb") as out:
         process = subprocess.Popen(

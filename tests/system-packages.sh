@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests start for real, when missing: Redis for the
+# channel layer, nginx for deploy/nginx.conf, Chromium for the demo page, openssl for
+# a test certificate.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v openssl >/dev/null || missing+=(openssl)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "The tests need: ${missing[*]}. Install them with your package manager" \
+    "(set CHROMIUM_PATH if Chromium lives elsewhere), then run the tests again." >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,119 @@
+"""The demo page in headless Chromium against the real server."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from .servers import Server, start_server, stop_server
+
+# Debian's chromium; Playwright drives it and downloads no browser of its own.
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling home.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        raise RuntimeError(
+            f"No Chromium at {CHROMIUM}: apt-get install chromium, "
+            "or set CHROMIUM_PATH to a Chromium or Chrome binary."
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    page = browser.new_page()
+    yield page
+    page.close()
+
+
+def http_url(server: Server) -> str:
+    return f"http://127.0.0.1:{server.port}/"
+
+
+def panel(page: Page, path: str):  # noqa: ANN201 (a Playwright Locator)
+    return page.locator(f'.panel[data-path="{path}"]')
+
+
+def send(page: Page, path: str, text: str) -> None:
+    box = panel(page, path)
+    expect(box.locator(".state")).to_have_text("open", timeout=10_000)
+    box.locator("form.send [name=message]").fill(text)
+    box.locator("form.send button").click()
+
+
+def expect_received(page: Page, path: str, text: str) -> None:
+    log = panel(page, path).locator(".log li.received")
+    expect(log.filter(has_text=text)).to_have_count(1, timeout=10_000)
+
+
+def screenshot(page: Page, path: Path) -> None:
+    page.screenshot(path=path, full_page=True)
+    print(f"screenshot: {path}")
+
+
+@pytest.mark.parametrize("path", ["/ws/sc/", "/ws/ac/"])
+def test_echo_panels_echo_in_the_browser(
+    server: Server, page: Page, path: str, tmp_path: Path
+) -> None:
+    page.goto(http_url(server))
+    send(page, path, f"hello {path}")
+    expect_received(page, path, f"hello {path}")
+    screenshot(page, tmp_path / "demo.png")
+
+
+def test_two_pages_in_one_room_see_each_other(
+    server: Server, browser: Browser, tmp_path: Path
+) -> None:
+    alice, bob = browser.new_page(), browser.new_page()
+    try:
+        for page in (alice, bob):
+            page.goto(http_url(server))
+        send(alice, "/ws/chat/lobby/", "hi from alice")
+        send(bob, "/ws/chat/lobby/", "hi from bob")
+        for page in (alice, bob):
+            expect_received(page, "/ws/chat/lobby/", "hi from alice")
+            expect_received(page, "/ws/chat/lobby/", "hi from bob")
+        screenshot(bob, tmp_path / "chat.png")
+    finally:
+        alice.close()
+        bob.close()
+
+
+def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) -> None:
+    server = start_server("daphne", tmp_path / "first.log")
+    try:
+        page.goto(http_url(server))
+        send(page, "/ws/ac/", "before")
+        expect_received(page, "/ws/ac/", "before")
+    finally:
+        stop_server(server.process)
+    for path in ["/ws/sc/", "/ws/ac/", "/ws/chat/lobby/"]:
+        expect(panel(page, path).locator(".state")).to_have_text("closed")
+    screenshot(page, tmp_path / "server-down.png")
+
+    again = start_server("daphne", tmp_path / "second.log", port=server.port)
+    try:
+        for path in ["/ws/sc/", "/ws/ac/"]:
+            send(page, path, f"after {path}")
+            expect_received(page, path, f"after {path}")
+        screenshot(page, tmp_path / "reconnected.png")
+    finally:
+        stop_server(again.process)

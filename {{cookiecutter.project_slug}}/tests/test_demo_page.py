@@ -1,0 +1,22 @@
+"""The demo page as Django renders it: every panel, assets from the project itself."""
+
+from django.test import Client
+
+
+def test_index_has_a_panel_per_consumer(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for path in ["/ws/sc/", "/ws/ac/", "/ws/chat/lobby/"]:
+        assert f'data-path="{path}"' in html
+    assert '<script src="/static/{{ cookiecutter.app_slug }}/demo.js" defer>' in html
+    # Django's template tags were rendered by Django, not eaten by cookiecutter.
+    {% raw %}assert "{%" not in html and "{{" not in html{% endraw %}
+
+
+def test_demo_assets_are_served_without_a_cdn(client: Client) -> None:
+    html = client.get("/").content.decode()
+    assert "https://" not in html and "http://" not in html
+    for asset in ["demo.js", "demo.css"]:
+        response = client.get(f"/static/{{ cookiecutter.app_slug }}/{asset}")
+        assert response.status_code == 200

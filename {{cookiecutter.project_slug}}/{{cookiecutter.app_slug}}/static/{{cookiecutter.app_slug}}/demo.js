@@ -1,0 +1,107 @@
+// The demo page's client: one WebSocket per panel, reconnecting after restarts.
+"use strict";
+
+// wss:// on an https:// page, ws:// otherwise: a hard-coded ws:// breaks behind HTTPS.
+function socketUrl(path) {
+  const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+  return scheme + window.location.host + path;
+}
+
+class Panel {
+  constructor(element) {
+    this.element = element;
+    this.path = element.dataset.path;
+    this.state = element.querySelector(".state");
+    this.log = element.querySelector(".log");
+    this.message = element.querySelector("form.send [name=message]");
+    this.retryDelay = 500;
+    element.querySelector("form.send").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    this.connect();
+  }
+
+  connect() {
+    this.setState("connecting");
+    const socket = new WebSocket(socketUrl(this.path));
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.retryDelay = 500;
+      this.setState("open");
+    });
+    socket.addEventListener("message", (event) => {
+      this.write("received", this.decode(event.data));
+    });
+    socket.addEventListener("close", () => {
+      if (this.socket !== socket) return; // replaced on purpose (a new room)
+      this.setState("closed");
+      // Try again, more slowly each time, until the server is back.
+      setTimeout(() => this.connect(), this.retryDelay);
+      this.retryDelay = Math.min(this.retryDelay * 2, 5000);
+    });
+  }
+
+  send() {
+    const text = this.message.value;
+    if (text === "" || this.socket.readyState !== WebSocket.OPEN) return;
+    this.socket.send(this.encode(text));
+    this.write("sent", text);
+    this.message.value = "";
+  }
+
+  // Echo consumers take and give plain text; the chat panel overrides these.
+  encode(text) {
+    return text;
+  }
+
+  decode(data) {
+    return data;
+  }
+
+  setState(state) {
+    this.state.dataset.state = state;
+    this.state.textContent = state;
+  }
+
+  write(direction, text) {
+    const entry = document.createElement("li");
+    entry.className = direction;
+    entry.textContent = text;
+    this.log.append(entry);
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+}
+
+class ChatPanel extends Panel {
+  constructor(element) {
+    super(element);
+    const room = element.querySelector("form.room");
+    room.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.join(room.elements.room.value.trim());
+    });
+  }
+
+  join(room) {
+    const old = this.socket;
+    this.path = "/ws/chat/" + encodeURIComponent(room) + "/";
+    this.connect();
+    old.close();
+  }
+
+  encode(text) {
+    return JSON.stringify({ message: text });
+  }
+
+  decode(data) {
+    const content = JSON.parse(data);
+    return "error" in content ? "error: " + content.error : content.message;
+  }
+}
+
+document.querySelectorAll(".panel").forEach((element) => {
+  element.panel = element.classList.contains("chat")
+    ? new ChatPanel(element)
+    : new Panel(element);
+});
