@@ -10,7 +10,7 @@ def test_index_has_a_panel_per_consumer(client: Client) -> None:
     for path in ["/ws/sc/", "/ws/ac/", "/ws/chat/lobby/"]:
         assert f'data-path="{path}"' in html
     assert '<script src="/static/{{ cookiecutter.app_slug }}/demo.js" defer>' in html
-    # Django's template tags were rendered by Django, not eaten by cookiecutter.
+    # Django rendered its own template tags; cookiecutter's Jinja left them alone.
     {% raw %}assert "{%" not in html and "{{" not in html{% endraw %}
 
 
