@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-import venv
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -41,11 +40,23 @@ class ProjectVenv:
         self.path = path
         self.python = str(path / "bin" / "python")
 
+    @classmethod
+    def create(cls, path: Path, python: str = sys.executable) -> "ProjectVenv":
+        subprocess.run([python, "-m", "venv", str(path)], check=True)
+        environment = cls(path)
+        result = environment.run(
+            "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools", cwd=path
+        )
+        assert result.returncode == 0, result.stderr
+        return environment
+
     def run(
         self, *args: str, cwd: Path, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
+        """Run this venv's python; its bin/ comes first on PATH, as if activated."""
         environment = {**os.environ, **(env or {})}
         environment.pop("DJANGO_SETTINGS_MODULE", None)
+        environment["PATH"] = f"{self.path / 'bin'}{os.pathsep}{environment['PATH']}"
         return subprocess.run(
             [self.python, *args],
             cwd=cwd,
@@ -56,23 +67,16 @@ class ProjectVenv:
         )
 
     def install(self, project: Path) -> None:
-        """Install the project with its test extras; pip reuses what is there."""
+        """Install the project with its dev extras; pip reuses what is there."""
         result = self.run(
-            "-m", "pip", "install", "-q", "-e", f"{project}[test]", cwd=project
+            "-m", "pip", "install", "-q", "-e", f"{project}[dev]", cwd=project
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.fixture(scope="session")
 def project_venv(tmp_path_factory: pytest.TempPathFactory) -> ProjectVenv:
-    path = tmp_path_factory.mktemp("project-venv")
-    venv.create(path, with_pip=True)
-    environment = ProjectVenv(path)
-    result = environment.run(
-        "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools", cwd=path
-    )
-    assert result.returncode == 0, result.stderr
-    return environment
+    return ProjectVenv.create(tmp_path_factory.mktemp("project-venv"))
 
 
 @pytest.fixture(scope="session")

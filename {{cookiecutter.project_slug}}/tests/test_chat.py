@@ -1,5 +1,7 @@
 """The chat room: a group on the channel layer, under channels.testing."""
 
+from typing import Any
+
 import pytest
 from channels.testing import WebsocketCommunicator
 
@@ -37,7 +39,7 @@ async def test_everyone_in_the_room_receives_a_message_and_no_one_else() -> None
     ids=["not-json", "array", "number", "no-message", "binary"],
 )
 async def test_bad_frame_gets_an_error_and_the_connection_stays_open(
-    frame: dict,
+    frame: dict[str, Any],
 ) -> None:
     alice = await join("errors")
     try:

@@ -14,6 +14,7 @@ from .servers import Server, start_server, stop_server
 BATCH = 1000
 CONCURRENCY = 50
 BATCH_SECONDS = 120  # a bound, not a speed goal: a stuck batch fails the test
+WARM_UP_BATCHES = 6  # at most; at least two (the first only sets a baseline)
 
 
 @pytest.fixture
@@ -68,12 +69,23 @@ async def test_churn_serves_every_cycle_without_leaking(
     production_server: Server,
 ) -> None:
     pid = production_server.process.pid
-    assert await batch(production_server) == BATCH  # warm-up: pools and caches fill
-    warm = await settled_rss_kib(pid)
+    # Warm up: pools and caches fill, and cyclic garbage reaches the level at which
+    # Python's full collections keep it (on 3.13 that takes a few thousand cycles).
+    # Done when one batch raises RSS by under 2%; a leak never gets there.
+    warm, warm_up_batches = 0, 0
+    while warm_up_batches < WARM_UP_BATCHES:
+        assert await batch(production_server) == BATCH
+        warm_up_batches += 1
+        previous, warm = warm, await settled_rss_kib(pid)
+        if warm < previous * 1.02:
+            break
     for _ in range(2):
         assert await batch(production_server) == BATCH
     after = await settled_rss_kib(pid)
-    print(f"server RSS: {warm} KiB after warm-up, {after} KiB after 2 batches")
+    print(
+        f"server RSS: {warm} KiB after {warm_up_batches} warm-up batches, "
+        f"{after} KiB after 2 more"
+    )
     assert after <= warm * 1.10
 
     # Daphne kills (and logs) a consumer still running 10 s after its client left.

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from .servers import MAX_MESSAGE_SIZE, Server
 
@@ -104,13 +105,17 @@ def test_unknown_path_is_refused_cleanly(server: Server) -> None:
 
 def test_foreign_origin_is_refused(server: Server) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        connect(server.url + "/ws/ac/", origin="https://evil.example", open_timeout=10)
+        connect(
+            server.url + "/ws/ac/",
+            origin=Origin("https://evil.example"),
+            open_timeout=10,
+        )
     assert refused.value.response.status_code == 403
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_allowed_origin_is_accepted(server: Server, path: str) -> None:
-    origin = f"http://localhost:{server.port}"
+    origin = Origin(f"http://localhost:{server.port}")
     with connect(server.url + path, origin=origin, open_timeout=10) as websocket:
         echoes(websocket, "same site")
 
@@ -119,5 +124,6 @@ def test_allowed_origin_is_accepted(server: Server, path: str) -> None:
 def test_client_without_origin_is_accepted(server: Server, path: str) -> None:
     # Command-line clients send no Origin; the websockets client is one of them.
     with connect(server.url + path, open_timeout=10) as websocket:
+        assert websocket.request is not None
         assert "Origin" not in websocket.request.headers
         echoes(websocket, "no origin")

@@ -32,7 +32,7 @@ class MySyncConsumer(SyncConsumer):
     # Echo needs no channel layer. Without one, this consumer does not listen on
     # Redis either, so it keeps working while Redis is down. Delete this line to
     # use groups (self.channel_layer) here.
-    channel_layer_alias = None
+    channel_layer_alias = None  # type: ignore[assignment]
 
     def websocket_connect(self, event: Event) -> None:
         # Called during the handshake: accept it (or close to refuse).
@@ -50,7 +50,7 @@ class MySyncConsumer(SyncConsumer):
 class MyAsyncConsumer(AsyncConsumer):
     """ws/ac/: handlers run on the event loop; await I/O, never block."""
 
-    channel_layer_alias = None  # no channel layer: see MySyncConsumer
+    channel_layer_alias = None  # type: ignore[assignment]  # see MySyncConsumer
 
     async def websocket_connect(self, event: Event) -> None:
         await self.send({"type": "websocket.accept"})
@@ -84,7 +84,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(
-        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        **kwargs: Any,
     ) -> None:
         # Parse here rather than in receive_json: a malformed frame gets an error
         # reply instead of an exception that would close the connection.

@@ -55,9 +55,11 @@ def check_project(
     base_dir = Path(base_dir)
     settings_path = module_path(base_dir, settings_module)
     settings = read_settings(settings_path)
-    apps_line = settings["INSTALLED_APPS"].line if "INSTALLED_APPS" in settings else 1
-    if installed_apps is None and "INSTALLED_APPS" in settings:
-        installed_apps = [str(app) for app in settings["INSTALLED_APPS"].value]
+    source_apps = settings.get("INSTALLED_APPS")
+    apps_line = source_apps.line if source_apps else 1
+    if installed_apps is None and source_apps:
+        if isinstance(source_apps.value, list | tuple):
+            installed_apps = [str(app) for app in source_apps.value]
     if asgi_application is None and "ASGI_APPLICATION" in settings:
         asgi_application = str(settings["ASGI_APPLICATION"].value)
 

@@ -1,0 +1,182 @@
+"""manage.py startconsumer NAME [--sync|--async|--json]: a new consumer, routed, tested.
+
+It writes the class into consumers.py, its route ws/NAME/ into routing.py and a test
+into tests/, all in the style ruff expects, so the project keeps passing its checks.
+"""
+
+import ast
+import keyword
+import re
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+APP_DIR = Path(__file__).resolve().parents[2]
+NAME = re.compile(r"[a-z][a-z0-9_]{0,29}")
+
+CONSUMERS = {
+    "sync": '''
+
+class {cls}(SyncConsumer):
+    """ws/{name}/: runs in a worker thread; put your logic in websocket_receive."""
+
+    channel_layer_alias = None  # type: ignore[assignment]  # see MySyncConsumer
+
+    def websocket_connect(self, event: Event) -> None:
+        self.send({{"type": "websocket.accept"}})
+
+    def websocket_receive(self, event: Event) -> None:
+        self.send(echo(event))
+
+    def websocket_disconnect(self, event: Event) -> None:
+        raise StopConsumer()
+''',
+    "async": '''
+
+class {cls}(AsyncConsumer):
+    """ws/{name}/: runs on the event loop; put your logic in websocket_receive."""
+
+    channel_layer_alias = None  # type: ignore[assignment]  # see MySyncConsumer
+
+    async def websocket_connect(self, event: Event) -> None:
+        await self.send({{"type": "websocket.accept"}})
+
+    async def websocket_receive(self, event: Event) -> None:
+        await self.send(echo(event))
+
+    async def websocket_disconnect(self, event: Event) -> None:
+        raise StopConsumer()
+''',
+    "json": '''
+
+class {cls}(AsyncJsonWebsocketConsumer):
+    """ws/{name}/: JSON in, JSON out; put your logic in receive_json."""
+
+    async def connect(self) -> None:
+        await self.accept()
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        await self.send_json(content)
+''',
+}
+
+TEST = '''"""{cls} at ws/{name}/, as written by manage.py startconsumer."""
+
+from channels.testing import WebsocketCommunicator
+
+from {asgi_module} import application
+
+
+async def test_{name}_consumer_echoes() -> None:
+    communicator = WebsocketCommunicator(application, "/ws/{name}/")
+    accepted, _ = await communicator.connect()
+    assert accepted
+{exchange}
+    await communicator.disconnect()
+'''
+
+EXCHANGES = {
+    "raw": """    await communicator.send_to(text_data="hello")
+    assert await communicator.receive_from() == "hello\"""",
+    "json": """    await communicator.send_json_to({"hello": "world"})
+    assert await communicator.receive_json_from() == {"hello": "world"}""",
+}
+
+
+class Command(BaseCommand):
+    help = "Add a consumer to consumers.py, route it at ws/NAME/ and write its test."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="lowercase, e.g. live_scores")
+        kind = parser.add_mutually_exclusive_group()
+        for flag, help_text in [
+            ("--sync", "a raw SyncConsumer (runs in a worker thread)"),
+            ("--async", "a raw AsyncConsumer (the default)"),
+            ("--json", "an AsyncJsonWebsocketConsumer"),
+        ]:
+            kind.add_argument(
+                flag,
+                dest="kind",
+                action="store_const",
+                const=flag[2:],
+                help=help_text,
+            )
+
+    def handle(self, *args: Any, name: str, kind: str | None, **options: Any) -> None:
+        kind = kind or "async"
+        cls = "".join(part.title() for part in name.split("_")) + "Consumer"
+        consumers = APP_DIR / "consumers.py"
+        routing = APP_DIR / "routing.py"
+        test = Path(settings.BASE_DIR) / "tests" / f"test_{name}_consumer.py"
+        self.refuse_bad_name(name)
+        self.refuse_duplicates(name, cls, consumers, routing, test)
+
+        consumers.write_text(
+            consumers.read_text().rstrip("\n")
+            + "\n"
+            + CONSUMERS[kind].format(cls=cls, name=name)
+        )
+        add_route(routing, f'    path("ws/{name}/", consumers.{cls}.as_asgi()),\n')
+        asgi_module = settings.ASGI_APPLICATION.rpartition(".")[0]
+        exchange = EXCHANGES["json" if kind == "json" else "raw"]
+        test.write_text(
+            TEST.format(cls=cls, name=name, asgi_module=asgi_module, exchange=exchange)
+        )
+        self.stdout.write(
+            f"{cls} ({kind}) added to {APP_DIR.name}/consumers.py, routed at "
+            f"ws/{name}/ in {APP_DIR.name}/routing.py, tested in tests/{test.name}."
+        )
+
+    def refuse_bad_name(self, name: str) -> None:
+        if not NAME.fullmatch(name) or keyword.iskeyword(name):
+            raise CommandError(
+                f"{name!r} is not a consumer name: use up to 30 lowercase letters, "
+                "digits and underscores, starting with a letter (e.g. live_scores)."
+            )
+
+    def refuse_duplicates(
+        self, name: str, cls: str, consumers: Path, routing: Path, test: Path
+    ) -> None:
+        defined = {
+            node.name
+            for node in ast.parse(consumers.read_text()).body
+            if isinstance(node, ast.ClassDef)
+        }
+        if cls in defined:
+            raise CommandError(
+                f"{cls} already exists in {APP_DIR.name}/consumers.py: "
+                "choose another name."
+            )
+        if f'"ws/{name}/"' in routing.read_text():
+            raise CommandError(
+                f"ws/{name}/ is already routed in {APP_DIR.name}/routing.py: "
+                "choose another name."
+            )
+        if test.exists():
+            raise CommandError(
+                f"tests/{test.name} already exists: choose another name."
+            )
+
+
+def add_route(routing: Path, line: str) -> None:
+    """Insert the route as the last entry of websocket_urlpatterns."""
+    source = routing.read_text()
+    for node in ast.parse(source).body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(
+                isinstance(t, ast.Name) and t.id == "websocket_urlpatterns"
+                for t in node.targets
+            )
+            and isinstance(node.value, ast.List)
+        ):
+            lines = source.splitlines(keepends=True)
+            closing = (node.value.end_lineno or 1) - 1  # the line holding "]"
+            routing.write_text("".join(lines[:closing] + [line] + lines[closing:]))
+            return
+    raise CommandError(
+        f"{APP_DIR.name}/routing.py has no websocket_urlpatterns = [...] list to add "
+        "the route to."
+    )
