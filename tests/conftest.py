@@ -1,77 +1,26 @@
 """Render the template into tmp_path and run what comes out in one shared venv."""
 
-import importlib.util
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from cookiecutter.main import cookiecutter
 
-TEMPLATE = Path(__file__).resolve().parent.parent
+from .helpers import (  # noqa: F401  (re-exported for the test modules)
+    TEMPLATE,
+    ProjectVenv,
+    copy_project,
+    load_generated_tests,
+    load_wiring,
+    render_template,
+    ruff,
+)
+
 Render = Callable[..., Path]
-
-
-def render_template(template: Path, output_dir: Path, **answers: str) -> Path:
-    """Render with --no-input and the given answers; return the project folder."""
-    return Path(
-        cookiecutter(
-            str(template),
-            no_input=True,
-            output_dir=str(output_dir),
-            extra_context=answers,
-        )
-    )
 
 
 @pytest.fixture
 def render(tmp_path: Path) -> Render:
     return lambda **answers: render_template(TEMPLATE, tmp_path, **answers)
-
-
-class ProjectVenv:
-    """One virtual environment that every generated project is installed into."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.python = str(path / "bin" / "python")
-
-    @classmethod
-    def create(cls, path: Path, python: str = sys.executable) -> "ProjectVenv":
-        subprocess.run([python, "-m", "venv", str(path)], check=True)
-        environment = cls(path)
-        result = environment.run(
-            "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools", cwd=path
-        )
-        assert result.returncode == 0, result.stderr
-        return environment
-
-    def run(
-        self, *args: str, cwd: Path, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """Run this venv's python; its bin/ comes first on PATH, as if activated."""
-        environment = {**os.environ, **(env or {})}
-        environment.pop("DJANGO_SETTINGS_MODULE", None)
-        environment["PATH"] = f"{self.path / 'bin'}{os.pathsep}{environment['PATH']}"
-        return subprocess.run(
-            [self.python, *args],
-            cwd=cwd,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    def install(self, project: Path) -> None:
-        """Install the project with its dev extras; pip reuses what is there."""
-        result = self.run(
-            "-m", "pip", "install", "-q", "-e", f"{project}[dev]", cwd=project
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.fixture(scope="session")
@@ -85,47 +34,8 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render_template(TEMPLATE, tmp_path_factory.mktemp("default"))
 
 
-def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ruff", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-    )
-
-
-def copy_project(project: Path, destination: Path) -> Path:
-    return Path(shutil.copytree(project, destination / project.name))
-
-
 @pytest.fixture(scope="session")
 def installed_default_project(default_project: Path, project_venv: ProjectVenv) -> Path:
     """The default project, installed: its dependencies serve edited copies too."""
     project_venv.install(default_project)
     return default_project
-
-
-def load_wiring(project: Path) -> ModuleType:
-    """The generated checker, loaded from its file as the post-gen hook loads it."""
-    path = project / project.name / "wiring.py"
-    spec = importlib.util.spec_from_file_location(f"wiring_{project.name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_generated_tests(project: Path) -> str:
-    """Make the generated project's tests package importable; return its name.
-
-    Template tests reuse its server and Redis helpers instead of copies of them.
-    """
-    name = f"generated_tests_{project.name}"
-    init = project / "tests" / "__init__.py"
-    spec = importlib.util.spec_from_file_location(
-        name, init, submodule_search_locations=[str(init.parent)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return name

@@ -11,7 +11,12 @@ COMBINATIONS = [
     {},
     {"channel_layer": "redis"},
     {"demo_page": "no"},
-    {"project_name": 'Café "Live" d\'Été', "app_slug": "live_updates"},
+    {
+        "project_name": 'Café "Live" d\'Été',
+        "app_slug": "live_updates",
+        "asgi_server": "uvicorn",
+        "channel_layer": "redis",
+    },
 ]
 
 

@@ -60,7 +60,7 @@ class Stack:
     def start(self) -> None:
         self.redis.start()
         os.environ["REDIS_URL"] = self.redis.url
-        production = self.servers.SERVER_ENVIRONMENTS["daphne"]
+        production = self.servers.SERVER_ENVIRONMENTS["production"]
         static = self.venv.run(
             "manage.py", "collectstatic", "--noinput", cwd=self.project, env=production
         )
@@ -68,7 +68,7 @@ class Stack:
         for n in (1, 2):
             log = self.folder / f"daphne-{n}.log"
             self.upstreams.append(
-                self.servers.start_server("daphne", log, python=self.venv.python)
+                self.servers.start_server("production", log, python=self.venv.python)
             )
         self.start_nginx()
 

@@ -57,7 +57,7 @@ def test_new_consumers_answer_a_real_client(
         f"{load_generated_tests(project_with_new_consumers)}.servers"
     )
     server = servers.start_server(
-        "daphne", tmp_path / "server.log", python=project_venv.python
+        "production", tmp_path / "server.log", python=project_venv.python
     )
 
     async def exchange(kind: str) -> object:

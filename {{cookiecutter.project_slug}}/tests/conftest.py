@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+import channels.consumer
 import pytest
 
 {% if cookiecutter.channel_layer == "redis" -%}
@@ -20,3 +21,15 @@ def server(
         yield running
     finally:
         stop_server(running.process)
+
+
+@pytest.fixture
+def database_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each time Channels' dispatch closes stale database connections."""
+    hops: list[str] = []
+
+    async def recording_close() -> None:
+        hops.append("aclose_old_connections")
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", recording_close)
+    return hops

@@ -13,9 +13,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The production command of README.md, run by the tests exactly as documented.
 PRODUCTION_COMMAND = (
+{%- if cookiecutter.asgi_server == "uvicorn" %}
+    "uvicorn {{ cookiecutter.project_slug }}.asgi:application --host 127.0.0.1 "
+    "--port {port} --backlog 1024 --proxy-headers --lifespan off --ws websockets "
+    "--ws-max-size 65536 --ws-per-message-deflate false --no-access-log"
+{%- else %}
     "daphne -e tcp:port={port}:interface=127.0.0.1:backlog=1024 --proxy-headers "
     "--websocket-max-message-size 65536 --websocket-max-frame-size 65536 "
     "{{ cookiecutter.project_slug }}.asgi:application"
+{%- endif %}
 )
 # The limit that both commands apply (settings.DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE).
 MAX_MESSAGE_SIZE = 65536
@@ -24,11 +30,11 @@ SERVER_COMMANDS = {
     # What `python manage.py runserver` starts: Daphne's, because daphne is first.
     "runserver": "manage.py runserver --noreload 127.0.0.1:{port}",
     # The production server, loading asgi.py cold as in deployment.
-    "daphne": "-m " + PRODUCTION_COMMAND,
+    "production": "-m " + PRODUCTION_COMMAND,
 }
 SERVER_ENVIRONMENTS = {
     "runserver": {"DJANGO_DEBUG": "1"},
-    "daphne": {
+    "production": {
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

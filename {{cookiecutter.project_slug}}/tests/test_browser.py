@@ -98,7 +98,7 @@ def test_two_pages_in_one_room_see_each_other(
 
 
 def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) -> None:
-    server = start_server("daphne", tmp_path / "first.log")
+    server = start_server("production", tmp_path / "first.log")
     try:
         page.goto(http_url(server))
         send(page, "/ws/ac/", "before")
@@ -109,7 +109,7 @@ def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) 
         expect(panel(page, path).locator(".state")).to_have_text("closed")
     screenshot(page, tmp_path / "server-down.png")
 
-    again = start_server("daphne", tmp_path / "second.log", port=server.port)
+    again = start_server("production", tmp_path / "second.log", port=server.port)
     try:
         for path in ["/ws/sc/", "/ws/ac/"]:
             send(page, path, f"after {path}")

@@ -56,3 +56,14 @@ async def test_bad_room_name_is_refused_at_connect(room: str) -> None:
     communicator = WebsocketCommunicator(application, f"/ws/chat/{room}/")
     accepted, _ = await communicator.connect()
     assert not accepted
+
+
+async def test_chat_skips_the_per_message_database_hop(
+    database_hops: list[str],
+) -> None:
+    alice = await join("hops")
+    for _ in range(3):
+        await alice.send_json_to({"message": "x"})
+        await alice.receive_json_from(timeout=5)
+    await alice.disconnect()
+    assert database_hops == []

@@ -19,7 +19,7 @@ WARM_UP_BATCHES = 6  # at most; at least two (the first only sets a baseline)
 
 @pytest.fixture
 def production_server(tmp_path: Path) -> Iterator[Server]:
-    server = start_server("daphne", tmp_path / "server.log")
+    server = start_server("production", tmp_path / "server.log")
     try:
         yield server
     finally:

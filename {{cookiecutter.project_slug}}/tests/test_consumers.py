@@ -42,3 +42,14 @@ async def test_consumer_stops_itself_on_disconnect(consumer: Any) -> None:
     finally:
         communicator.future.cancel()
     assert communicator.future.result() is None
+
+
+async def test_async_consumer_skips_the_per_message_database_hop(
+    database_hops: list[str],
+) -> None:
+    communicator = await connected(MyAsyncConsumer.as_asgi())
+    for _ in range(3):
+        await communicator.send_to(text_data="x")
+        await communicator.receive_from()
+    await communicator.disconnect()
+    assert database_hops == []

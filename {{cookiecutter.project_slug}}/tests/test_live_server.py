@@ -22,7 +22,14 @@ def test_server_refuses_unknown_path(server: Server) -> None:
     assert refused.value.response.status_code == 403
 
 
-def test_server_is_daphne(server: Server) -> None:
+def test_server_is_the_expected_one(server: Server) -> None:
     # runserver is Daphne's only while daphne comes first in INSTALLED_APPS.
-    banner = {"runserver": "Starting ASGI/Daphne", "daphne": "Starting server at"}
+    banner = {
+        "runserver": "Starting ASGI/Daphne",
+{%- if cookiecutter.asgi_server == "uvicorn" %}
+        "production": "Uvicorn running on",
+{%- else %}
+        "production": "Starting server at",
+{%- endif %}
+    }
     assert banner[server.kind] in server.log.read_text()

@@ -18,7 +18,7 @@ CLIENTS = 200
 
 @pytest.fixture
 def two_servers(tmp_path: Path, redis_server: RedisServer) -> Iterator[list[Server]]:
-    servers = [start_server("daphne", tmp_path / f"server-{n}.log") for n in (1, 2)]
+    servers = [start_server("production", tmp_path / f"server-{n}.log") for n in (1, 2)]
     try:
         yield servers
     finally:

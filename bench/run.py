@@ -1,0 +1,341 @@
+"""Benchmark the generated project against a bare `websockets` echo server.
+
+Renders the template (daphne and uvicorn), installs it, starts each server with the
+generated README's production command pinned to CPU 0, drives it from CPU 1, and
+prints tables with ratios against the baseline measured in the same run. Traffic
+goes to 127.0.0.1 only; every loop is bounded in count and time.
+
+    .venv/bin/python bench/run.py            # the full run (a few minutes)
+    .venv/bin/python bench/run.py --quick    # tiny counts: does it still work?
+"""
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import (  # noqa: E402
+    TEMPLATE,
+    ProjectVenv,
+    load_generated_tests,
+    render_template,
+)
+
+SERVER_CPU, CLIENT_CPU = 0, 1
+PAYLOAD = "x" * 64
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Counts:
+    pingpong_connections: int
+    pingpong_seconds: float
+    memory_connections: int
+    burst: int
+    burst_concurrency: int
+    broadcast_clients: int
+    broadcast_messages: int
+
+
+FULL = Counts(50, 10.0, 1000, 1000, 100, 200, 50)
+QUICK = Counts(5, 1.0, 20, 40, 10, 10, 3)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def pin(pid: int, cpu: int) -> None:
+    if len(os.sched_getaffinity(0)) > 1:
+        os.sched_setaffinity(pid, {cpu})
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def pingpong(url: str, pid: int, counts: Counts) -> dict[str, float]:
+    """Connections each send 64-byte frames and wait for the echo, for a while."""
+    rtts: list[float] = []
+    sockets = [
+        await connect(url, compression=None) for _ in range(counts.pingpong_connections)
+    ]
+    deadline = time.perf_counter() + counts.pingpong_seconds
+
+    async def loop(websocket: ClientConnection) -> None:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            await websocket.send(PAYLOAD)
+            await asyncio.wait_for(websocket.recv(), 10)
+            rtts.append(time.perf_counter() - start)
+
+    cpu_before, started = cpu_seconds(pid), time.perf_counter()
+    await asyncio.gather(*(loop(websocket) for websocket in sockets))
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
+    await asyncio.gather(*(websocket.close() for websocket in sockets))
+    return {
+        "msgs/s": len(rtts) / elapsed,
+        "p50 ms": statistics.median(rtts) * 1000,
+        "p99 ms": percentile(rtts, 0.99) * 1000,
+        "cpu us/msg": cpu * 1e6 / len(rtts),
+    }
+
+
+async def memory_per_connection(url: str, pid: int, counts: Counts) -> float:
+    """kB of server memory per open connection, after one message on each."""
+    await asyncio.sleep(0.5)
+    before = rss_kib(pid)
+    sockets = []
+    for _ in range(counts.memory_connections):
+        websocket = await connect(url, compression=None)
+        await websocket.send(PAYLOAD)
+        await asyncio.wait_for(websocket.recv(), 10)
+        sockets.append(websocket)
+    await asyncio.sleep(0.5)
+    after = rss_kib(pid)
+    await asyncio.gather(*(websocket.close() for websocket in sockets))
+    return (after - before) * 1.024 / counts.memory_connections
+
+
+async def connect_burst(url: str, counts: Counts) -> float:
+    """p99 of connect times (ms) for a burst, so many at a time."""
+    limit = asyncio.Semaphore(counts.burst_concurrency)
+    times: list[float] = []
+
+    async def one() -> None:
+        async with limit:
+            start = time.perf_counter()
+            websocket = await connect(url, compression=None, open_timeout=30)
+            times.append(time.perf_counter() - start)
+            await websocket.close()
+
+    await asyncio.wait_for(asyncio.gather(*(one() for _ in range(counts.burst))), 120)
+    return percentile(times, 0.99) * 1000
+
+
+async def broadcast(url: str, counts: Counts) -> dict[str, float]:
+    """One client sends; every client in the room counts what arrives."""
+    clients = await asyncio.gather(
+        *(
+            connect(url, compression=None, open_timeout=30)
+            for _ in range(counts.broadcast_clients)
+        )
+    )
+    await asyncio.sleep(1)  # let every group_add land
+    expected = counts.broadcast_messages
+    received = [0] * len(clients)
+
+    async def listen(index: int, websocket: ClientConnection) -> None:
+        while received[index] < expected:
+            reply = json.loads(await asyncio.wait_for(websocket.recv(), 10))
+            if "message" in reply:
+                received[index] += 1
+
+    listeners = [asyncio.create_task(listen(i, ws)) for i, ws in enumerate(clients)]
+    started = time.perf_counter()
+    for n in range(expected):
+        await clients[0].send(json.dumps({"message": f"m{n}"}))
+    results = await asyncio.gather(*listeners, return_exceptions=True)
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(client.close() for client in clients))
+    delivered = sum(received)
+    return {
+        "deliveries/s": delivered / elapsed,
+        "complete %": 100 * delivered / (expected * len(clients)),
+        "errors": sum(isinstance(result, Exception) for result in results),
+    }
+
+
+class Bench:
+    def __init__(self, counts: Counts, workdir: Path, venv: Path | None) -> None:
+        self.counts = counts
+        self.workdir = workdir
+        self.venv = ProjectVenv(venv) if venv else ProjectVenv.create(workdir / "venv")
+        self.projects = {}
+        for server in ("daphne", "uvicorn"):
+            project = render_template(
+                TEMPLATE,
+                workdir / server,
+                project_name=f"Bench {server}",
+                asgi_server=server,
+                channel_layer="redis",
+                demo_page="no",
+            )
+            self.venv.install(project)
+            self.projects[server] = project
+        package = load_generated_tests(self.projects["daphne"])
+        self.redis_module = importlib.import_module(f"{package}.redis_server")
+        self.servers = {
+            name: importlib.import_module(f"{load_generated_tests(project)}.servers")
+            for name, project in self.projects.items()
+        }
+
+    def start(self, name: str, settings: str | None = None):  # noqa: ANN201
+        servers = self.servers[name]
+        if settings:
+            os.environ["DJANGO_SETTINGS_MODULE"] = settings
+        try:
+            server = servers.start_server(
+                "production", self.workdir / f"{name}.log", python=self.venv.python
+            )
+        finally:
+            os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+        pin(server.process.pid, SERVER_CPU)
+        return servers, server
+
+    def start_bare(self) -> tuple[subprocess.Popen[bytes], int, str]:
+        servers = self.servers["daphne"]
+        port = servers.free_port()
+        log = self.workdir / "bare.log"
+        process = subprocess.Popen(
+            [self.venv.python, str(ROOT / "bench" / "bare_echo.py"), str(port)],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        servers.wait_for_port(port, process, log)
+        pin(process.pid, SERVER_CPU)
+        return process, port, f"ws://127.0.0.1:{port}"
+
+    def echo_rows(self) -> list[dict[str, object]]:
+        rows = []
+        process, _, url = self.start_bare()
+        try:
+            rows.append(self.measure("bare websockets echo", url, process.pid))
+        finally:
+            self.servers["daphne"].stop_server(process)
+        for name in ("daphne", "uvicorn"):
+            servers, server = self.start(name)
+            try:
+                for path, consumer in (("/ws/ac/", "async"), ("/ws/sc/", "sync")):
+                    label = f"{name} + {consumer} echo consumer"
+                    rows.append(
+                        self.measure(label, server.url + path, server.process.pid)
+                    )
+            finally:
+                servers.stop_server(server.process)
+        return rows
+
+    def measure(self, label: str, url: str, pid: int) -> dict[str, object]:
+        row: dict[str, object] = {"server + consumer": label}
+        row.update(asyncio.run(pingpong(url, pid, self.counts)))
+        row["kB/conn"] = asyncio.run(memory_per_connection(url, pid, self.counts))
+        row["connect p99 ms"] = asyncio.run(connect_burst(url, self.counts))
+        return row
+
+    def broadcast_rows(self) -> list[dict[str, object]]:
+        redis = self.redis_module.RedisServer(
+            self.servers["daphne"].free_port(), self.workdir
+        )
+        redis.start()
+        os.environ["REDIS_URL"] = redis.url
+        rows = []
+        try:
+            for layer, backend in LAYERS.items():
+                settings = self.layer_settings(layer, backend)
+                servers, server = self.start("daphne", settings)
+                try:
+                    row: dict[str, object] = {"channel layer": layer}
+                    url = server.url + "/ws/chat/bench/"
+                    row.update(asyncio.run(broadcast(url, self.counts)))
+                    rows.append(row)
+                finally:
+                    servers.stop_server(server.process)
+        finally:
+            redis.stop()
+            os.environ.pop("REDIS_URL", None)
+        return rows
+
+    def layer_settings(self, layer: str, backend: dict[str, object]) -> str:
+        """A settings module that swaps CHANNEL_LAYERS, beside the project's own."""
+        project = self.projects["daphne"]
+        name = f"bench_settings_{layer.replace(' ', '_').replace('-', '_')}"
+        (project / project.name / f"{name}.py").write_text(
+            f"from .settings import *  # noqa: F403\n\n"
+            f"CHANNEL_LAYERS = {{'default': {backend!r}}}\n"
+            "CHANNEL_LAYERS['default'].setdefault('CONFIG', {})\n"
+            "if 'hosts' in CHANNEL_LAYERS['default']['CONFIG']:\n"
+            "    CHANNEL_LAYERS['default']['CONFIG']['hosts'] = "
+            "[{'address': REDIS_URL, 'max_connections': 1000}]  # noqa: F405\n"
+        )
+        return f"{project.name}.{name}"
+
+
+LAYERS: dict[str, dict[str, object]] = {
+    "in-memory": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+    "RedisChannelLayer (generated)": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [], "capacity": 1000, "expiry": 60},
+    },
+    "RedisPubSubChannelLayer": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": []},
+    },
+}
+
+
+def table(rows: list[dict[str, object]], baseline: dict[str, object] | None) -> str:
+    columns = list(rows[0])
+    if baseline:
+        columns.insert(2, "vs bare msgs/s")
+        columns.insert(columns.index("cpu us/msg") + 1, "vs bare CPU")
+        for row in rows:
+            row["vs bare msgs/s"] = row["msgs/s"] / baseline["msgs/s"]  # type: ignore[operator]
+            row["vs bare CPU"] = row["cpu us/msg"] / baseline["cpu us/msg"]  # type: ignore[operator]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [
+            f"{value:,.2f}" if isinstance(value, float) else str(value)
+            for value in (row[column] for column in columns)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny counts, for CI")
+    parser.add_argument("--venv", type=Path, help="an existing venv to install into")
+    args = parser.parse_args()
+    counts = QUICK if args.quick else FULL
+    pin(0, CLIENT_CPU)
+    with tempfile.TemporaryDirectory(prefix="channels-bench-") as workdir:
+        bench = Bench(counts, Path(workdir), args.venv)
+        echo = bench.echo_rows()
+        fanout = bench.broadcast_rows()
+    print(
+        f"Benchmark, {date.today()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{'quick' if args.quick else 'full'} counts: {counts}"
+    )
+    print("\nPing-pong, memory and connect burst (server on CPU 0, client on CPU 1)\n")
+    print(table(echo, echo[0]))
+    print(f"\nBroadcast to {counts.broadcast_clients} clients in one room (daphne)\n")
+    print(table(fanout, None))
+
+
+if __name__ == "__main__":
+    main()
