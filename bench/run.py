@@ -228,21 +228,23 @@ class Bench:
         finally:
             self.servers["daphne"].stop_server(process)
         for name in ("daphne", "uvicorn"):
-            servers, server = self.start(name)
-            try:
-                for path, consumer in (("/ws/ac/", "async"), ("/ws/sc/", "sync")):
+            for path, consumer in (("/ws/ac/", "async"), ("/ws/sc/", "sync")):
+                servers, server = self.start(name)  # a fresh server for each row
+                try:
                     label = f"{name} + {consumer} echo consumer"
                     rows.append(
                         self.measure(label, server.url + path, server.process.pid)
                     )
-            finally:
-                servers.stop_server(server.process)
+                finally:
+                    servers.stop_server(server.process)
         return rows
 
     def measure(self, label: str, url: str, pid: int) -> dict[str, object]:
+        # Memory first, on the fresh server, before other runs grow its heap.
+        memory = asyncio.run(memory_per_connection(url, pid, self.counts))
         row: dict[str, object] = {"server + consumer": label}
         row.update(asyncio.run(pingpong(url, pid, self.counts)))
-        row["kB/conn"] = asyncio.run(memory_per_connection(url, pid, self.counts))
+        row["kB/conn"] = memory
         row["connect p99 ms"] = asyncio.run(connect_burst(url, self.counts))
         return row
 

@@ -19,13 +19,15 @@ os.environ.setdefault(
 # the mistake because Django is already set up there.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import WebsocketDenier
 from django.urls import re_path
 
 import {{ cookiecutter.app_slug }}.routing
-from {{ cookiecutter.project_slug }}.security import BrowserOriginValidator
+from {{ cookiecutter.project_slug }}.security import (
+    AuthMiddlewareStack,
+    BrowserOriginValidator,
+)
 
 application = ProtocolTypeRouter(
     {
