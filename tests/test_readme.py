@@ -3,7 +3,7 @@
 import json
 import re
 
-from .conftest import TEMPLATE
+from .conftest import TEMPLATE, ruff
 
 README = (TEMPLATE / "README.md").read_text()
 
@@ -23,3 +23,9 @@ def test_readme_lists_every_option() -> None:
     for option in options:
         if not option.startswith("_"):
             assert f"`{option}`" in README, option
+
+
+def test_this_repository_passes_ruff() -> None:
+    for args in (["check", "."], ["format", "--check", "."]):
+        result = ruff(*args, cwd=TEMPLATE)
+        assert result.returncode == 0, result.stdout
