@@ -12,11 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 from websockets.asyncio.client import connect
 
 from .conftest import TEMPLATE, ProjectVenv, load_generated_tests, render_template
 
 CLIENTS = 8
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def nginx_binary() -> str:
@@ -211,3 +221,23 @@ def test_static_files_are_served_by_nginx(stack: Stack) -> None:
     assert b"body" in response.read()
     for upstream in stack.upstreams:
         assert "/static/" not in upstream.log.read_text()
+
+
+def test_demo_page_over_https_talks_wss_through_nginx(stack: Stack) -> None:
+    # An https:// page may only open wss:// sockets: the demo client must pick it.
+    flags = [*CHROMIUM_FLAGS, "--ignore-certificate-errors"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+        try:
+            page = browser.new_page(ignore_https_errors=True)
+            page.goto(f"https://127.0.0.1:{stack.https_port}/")
+            panel = page.locator('.panel[data-path="/ws/ac/"]')
+            expect(panel.locator(".state")).to_have_text("open", timeout=10_000)
+            panel.locator("form.send [name=message]").fill("over wss")
+            panel.locator("form.send button").click()
+            received = panel.locator(".log li.received").filter(has_text="over wss")
+            expect(received).to_have_count(1, timeout=10_000)
+            page.screenshot(path=stack.folder / "https-page.png", full_page=True)
+            print(f"screenshot: {stack.folder / 'https-page.png'}")
+        finally:
+            browser.close()
