@@ -18,15 +18,6 @@ from websockets.asyncio.client import connect
 from .conftest import TEMPLATE, ProjectVenv, load_generated_tests, render_template
 
 CLIENTS = 8
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def nginx_binary() -> str:
@@ -59,7 +50,7 @@ class Stack:
     """Redis, two production Daphne processes and nginx, all on loopback."""
 
     def __init__(self, project: Path, venv: ProjectVenv, folder: Path) -> None:
-        package = load_generated_tests(project)
+        package = self.package = load_generated_tests(project)
         self.servers = importlib.import_module(f"{package}.servers")
         redis_module = importlib.import_module(f"{package}.redis_server")
         self.project, self.venv, self.folder = project, venv, folder
@@ -225,9 +216,13 @@ def test_static_files_are_served_by_nginx(stack: Stack) -> None:
 
 def test_demo_page_over_https_talks_wss_through_nginx(stack: Stack) -> None:
     # An https:// page may only open wss:// sockets: the demo client must pick it.
-    flags = [*CHROMIUM_FLAGS, "--ignore-certificate-errors"]
+    # The generated browser test's Chromium and flags, not a copy of them.
+    browser_test = importlib.import_module(f"{stack.package}.test_browser")
+    flags = [*browser_test.CHROMIUM_FLAGS, "--ignore-certificate-errors"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+        browser = playwright.chromium.launch(
+            executable_path=browser_test.CHROMIUM, args=flags
+        )
         try:
             page = browser.new_page(ignore_https_errors=True)
             page.goto(f"https://127.0.0.1:{stack.https_port}/")
