@@ -7,10 +7,12 @@ import pytest
 
 from .conftest import ProjectVenv, Render
 
+# Every pair of option values appears in at least one combination (pairwise);
+# test_render.py renders and lints all eight.
 COMBINATIONS = [
     {},
-    {"channel_layer": "redis"},
-    {"demo_page": "no"},
+    {"asgi_server": "uvicorn", "demo_page": "no"},
+    {"channel_layer": "redis", "demo_page": "no"},
     {
         "project_name": 'Café "Live" d\'Été',
         "app_slug": "live_updates",

@@ -96,12 +96,23 @@ ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("channel_layer", ["in_memory", "redis"])
-@pytest.mark.parametrize("answers", ANSWERS, ids=lambda a: "-".join(a.values()))
+OPTION_COMBINATIONS = [
+    {"channel_layer": layer, "asgi_server": server, "demo_page": demo}
+    for layer in ("in_memory", "redis")
+    for server in ("daphne", "uvicorn")
+    for demo in ("yes", "no")
+]
+
+
+@pytest.mark.parametrize(
+    "answers",
+    OPTION_COMBINATIONS + ANSWERS,
+    ids=lambda a: "-".join(a.values()),
+)
 def test_every_answer_renders_valid_lint_clean_python(
-    render: Render, answers: dict[str, str], channel_layer: str
+    render: Render, answers: dict[str, str]
 ) -> None:
-    project = render(**answers, channel_layer=channel_layer)
+    project = render(**answers)
     project_name = answers.get("project_name", "My Channels Project")
     for path in python_files(project):
         ast.parse(path.read_text(), filename=str(path))
