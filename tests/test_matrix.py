@@ -9,8 +9,6 @@ import pytest
 
 from .conftest import ProjectVenv, copy_project
 
-CHURN = "tests/test_churn.py::test_churn_serves_every_cycle_without_leaking"
-
 
 def python_313() -> str:
     """Python 3.13: MATRIX_PYTHON if set, else pyenv's 3.13.0."""
@@ -41,16 +39,10 @@ def test_default_project_passes_on_python_313_with_the_newest_django(
     )
     print(f"Python 3.13 matrix: (python, django major) = {versions.stdout.strip()}")
     assert versions.stdout.strip() == "(3, 13) 6"
-    # The churn test's RSS bound runs on the suite's own Python: on 3.13, Daphne's
-    # memory under connection churn rises in erratic steps of ~10 MB for thousands
-    # of cycles (measured; see the template README), which a 10% bound cannot tell
-    # from a leak. Everything else runs here too.
-    tests = venv.run(
-        "-m", "pytest", "-p", "no:cacheprovider", "--deselect", CHURN, cwd=project
-    )
+    tests = venv.run("-m", "pytest", "-p", "no:cacheprovider", cwd=project)
     assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-2000:]
     summary = tests.stdout.strip().splitlines()[-1]
-    assert re.search(r"\d+ passed, 1 deselected", summary), summary
+    assert re.search(r"\d+ passed", summary), summary
     assert not re.search(r"failed|error|skipped", summary), summary
     lint = venv.run("-m", "mypy", ".", cwd=project)
     assert lint.returncode == 0, lint.stdout
