@@ -22,6 +22,9 @@ COMBINATIONS = [
 ]
 
 
+FAILURE = {"FAILED", "ERROR "}
+
+
 def assert_suite_passed(output: str) -> None:
     summary = output.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary), summary
@@ -38,6 +41,9 @@ def test_generated_project_installs_checks_and_passes_its_tests(
         "manage.py", "check", "--fail-level", "WARNING", cwd=project
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    tests = project_venv.run("-m", "pytest", "-p", "no:cacheprovider", cwd=project)
-    assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-2000:]
+    tests = project_venv.run(
+        "-m", "pytest", "-p", "no:cacheprovider", "-rfE", cwd=project
+    )
+    failures = [line for line in tests.stdout.splitlines() if line[:6] in FAILURE]
+    assert tests.returncode == 0, "\n".join(failures) + tests.stdout[-3000:]
     assert_suite_passed(tests.stdout)
