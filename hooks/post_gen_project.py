@@ -8,6 +8,8 @@ from pathlib import Path
 PROJECT_DIR = Path.cwd()
 PROJECT_SLUG = {{ cookiecutter.project_slug|tojson }}
 APP_SLUG = {{ cookiecutter.app_slug|tojson }}
+# The tooling app: the wiring checker lives there, for this hook and manage.py check.
+TOOLING_APP = "channels_devtools"
 
 # Files that only one answer of an option keeps: (option, answer) -> paths.
 # Every path listed under an answer that was not chosen is removed.
@@ -42,7 +44,7 @@ def prune() -> None:
 
 def load_wiring():
     """The project's own checker, the one `manage.py check` runs too."""
-    path = PROJECT_DIR / PROJECT_SLUG / "wiring.py"
+    path = PROJECT_DIR / TOOLING_APP / "wiring.py"
     spec = importlib.util.spec_from_file_location("generated_wiring", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up here

@@ -5,7 +5,16 @@ import re
 import sys
 
 # Packages the generated project imports; a package of the same name would shadow them.
-SHADOWED = {"django", "channels", "daphne", "asgiref", "test", "tests", "redis"}
+SHADOWED = {
+    "django",
+    "channels",
+    "daphne",
+    "asgiref",
+    "test",
+    "tests",
+    "redis",
+    "channels_devtools",  # the generated project's tooling app
+}
 # Longer names would push generated lines past ruff's 88 columns.
 MAX_SLUG_LENGTH = 30
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -82,7 +82,7 @@ def copy_project(project: Path, destination: Path) -> Path:
 
 def load_wiring(project: Path) -> ModuleType:
     """The generated checker, loaded from its file as the post-gen hook loads it."""
-    path = project / project.name / "wiring.py"
+    path = project / "channels_devtools" / "wiring.py"
     spec = importlib.util.spec_from_file_location(f"wiring_{project.name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

@@ -29,3 +29,15 @@ def test_this_repository_passes_ruff() -> None:
     for args in (["check", "."], ["format", "--check", "."]):
         result = ruff(*args, cwd=TEMPLATE)
         assert result.returncode == 0, result.stdout
+
+
+def test_scaffold_command_ends_with_the_projects_own_run_command() -> None:
+    # One environment per project: the generated README's "Run it" makes it, and the
+    # template's first command is cookiecutter followed by exactly that command.
+    scaffold = shell_blocks(README)[0]
+    project_readme = (
+        TEMPLATE / "{{cookiecutter.project_slug}}" / "README.md"
+    ).read_text()
+    run_it = shell_blocks(project_readme)[0]
+    assert scaffold.endswith(f"cd ../my_channels_project && {run_it}")
+    assert "python3 -m venv .venv" in run_it

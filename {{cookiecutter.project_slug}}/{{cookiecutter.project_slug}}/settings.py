@@ -67,8 +67,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
-    "{{ cookiecutter.project_slug }}",
     "{{ cookiecutter.app_slug }}",
+    # Our tooling (wiring checks, startconsumer): delete this line and the folder
+    # to drop it; the project works the same without.
+    "channels_devtools",
 ]
 
 MIDDLEWARE = [

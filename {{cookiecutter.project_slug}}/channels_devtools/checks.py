@@ -12,13 +12,13 @@ from . import wiring
 
 def settings_module() -> str:
     # override_settings (as in tests) hides SETTINGS_MODULE; the environment has it.
-    return settings.SETTINGS_MODULE or os.environ.get(
-        "DJANGO_SETTINGS_MODULE", f"{__package__}.settings"
-    )
+    return settings.SETTINGS_MODULE or os.environ.get("DJANGO_SETTINGS_MODULE", "")
 
 
 @checks.register()
 def channels_wiring(**kwargs: Any) -> list[checks.CheckMessage]:
+    if not settings_module():
+        return []  # settings configured in code: there is no settings source to read
     # The live settings, as Django sees them, override what the source says.
     findings = wiring.check_project(
         Path(settings.BASE_DIR),

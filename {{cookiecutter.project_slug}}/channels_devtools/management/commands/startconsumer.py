@@ -1,7 +1,9 @@
-"""manage.py startconsumer NAME [--sync|--async|--json]: a new consumer, routed, tested.
+"""manage.py startconsumer NAME [--sync|--async|--json] [--app LABEL]: a new consumer.
 
-It writes the class into consumers.py, its route ws/NAME/ into routing.py and a test
-into tests/, all in the style ruff expects, so the project keeps passing its checks.
+It writes the class into the Channels app's consumers.py, its route ws/NAME/ into that
+app's routing.py and a test into tests/, all in the style ruff expects, so the project
+keeps passing its checks. The Channels app is the installed app of this project that
+has a routing.py; --app picks one when there are several.
 """
 
 import ast
@@ -10,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-APP_DIR = Path(__file__).resolve().parents[2]
 NAME = re.compile(r"[a-z][a-z0-9_]{0,29}")
 
 CONSUMERS = {
@@ -103,12 +105,25 @@ class Command(BaseCommand):
                 const=flag[2:],
                 help=help_text,
             )
+        parser.add_argument(
+            "--app",
+            dest="app_label",
+            help="the app to add it to (default: the one app with a routing.py)",
+        )
 
-    def handle(self, *args: Any, name: str, kind: str | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        name: str,
+        kind: str | None,
+        app_label: str | None,
+        **options: Any,
+    ) -> None:
         kind = kind or "async"
         cls = "".join(part.title() for part in name.split("_")) + "Consumer"
-        consumers = APP_DIR / "consumers.py"
-        routing = APP_DIR / "routing.py"
+        app_dir = channels_app_dir(app_label)
+        consumers = app_dir / "consumers.py"
+        routing = app_dir / "routing.py"
         test = Path(settings.BASE_DIR) / "tests" / f"test_{name}_consumer.py"
         self.refuse_bad_name(name)
         self.refuse_duplicates(name, cls, consumers, routing, test)
@@ -125,8 +140,8 @@ class Command(BaseCommand):
             TEST.format(cls=cls, name=name, asgi_module=asgi_module, exchange=exchange)
         )
         self.stdout.write(
-            f"{cls} ({kind}) added to {APP_DIR.name}/consumers.py, routed at "
-            f"ws/{name}/ in {APP_DIR.name}/routing.py, tested in tests/{test.name}."
+            f"{cls} ({kind}) added to {app_dir.name}/consumers.py, routed at "
+            f"ws/{name}/ in {app_dir.name}/routing.py, tested in tests/{test.name}."
         )
 
     def refuse_bad_name(self, name: str) -> None:
@@ -146,18 +161,42 @@ class Command(BaseCommand):
         }
         if cls in defined:
             raise CommandError(
-                f"{cls} already exists in {APP_DIR.name}/consumers.py: "
+                f"{cls} already exists in {consumers.parent.name}/consumers.py: "
                 "choose another name."
             )
         if f'"ws/{name}/"' in routing.read_text():
             raise CommandError(
-                f"ws/{name}/ is already routed in {APP_DIR.name}/routing.py: "
-                "choose another name."
+                f"ws/{name}/ is already routed in {routing.parent.name}/routing.py:"
+                " choose another name."
             )
         if test.exists():
             raise CommandError(
                 f"tests/{test.name} already exists: choose another name."
             )
+
+
+def channels_app_dir(label: str | None) -> Path:
+    """The folder of the project's app that routes WebSockets (has a routing.py)."""
+    base_dir = Path(settings.BASE_DIR).resolve()
+    candidates = {
+        config.label: Path(config.path)
+        for config in apps.get_app_configs()
+        if (Path(config.path) / "routing.py").is_file()
+        and Path(config.path).resolve().is_relative_to(base_dir)
+    }
+    if label is not None:
+        if label not in candidates:
+            raise CommandError(
+                f"--app {label!r} is not an installed app of this project with a "
+                f"routing.py: use one of {sorted(candidates) or 'none'}."
+            )
+        return candidates[label]
+    if len(candidates) != 1:
+        raise CommandError(
+            f"{len(candidates)} installed apps of this project have a routing.py "
+            f"({', '.join(sorted(candidates)) or 'none'}): name one with --app LABEL."
+        )
+    return next(iter(candidates.values()))
 
 
 def add_route(routing: Path, line: str) -> None:
@@ -177,6 +216,6 @@ def add_route(routing: Path, line: str) -> None:
             routing.write_text("".join(lines[:closing] + [line] + lines[closing:]))
             return
     raise CommandError(
-        f"{APP_DIR.name}/routing.py has no websocket_urlpatterns = [...] list to add "
-        "the route to."
+        f"{routing.parent.name}/routing.py has no websocket_urlpatterns = [...] list "
+        "to add the route to."
     )
