@@ -99,7 +99,9 @@ def test_demo_page_links_hashed_assets(production_server: Server) -> None:
 {%- endif %}
 
 
-def test_errors_are_logged_with_time_level_and_logger(production_server: Server) -> None:
+def test_errors_are_logged_with_time_level_and_logger(
+    production_server: Server,
+) -> None:
     response, _ = get(production_server, "/admin/", Host="attacker.example")
     assert response.status == 400
     wait_for_log_line(

@@ -147,3 +147,13 @@ def test_development_needs_no_variables() -> None:
 def test_readme_documents_the_production_command_the_tests_run() -> None:
     readme = (BASE_DIR / "README.md").read_text().replace("\\\n", " ")
     assert PRODUCTION_COMMAND.format(port=8000) in " ".join(readme.split())
+
+
+def test_hsts_seconds_refuses_what_is_not_a_number() -> None:
+    result = settings_as_a_server_loads_them(**PRODUCTION, DJANGO_HSTS_SECONDS="1y")
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.endswith(
+        "DJANGO_HSTS_SECONDS='1y' is not a whole number of seconds: "
+        "e.g. 3600 (an hour) or 31536000 (a year)."
+    )

@@ -28,6 +28,16 @@ def flag(name: str, default: bool = False) -> bool:
     )
 
 
+def seconds(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit():
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a whole number of seconds: e.g. 3600 (an hour) "
+            "or 31536000 (a year)."
+        )
+    return int(value)
+
+
 def comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
@@ -66,7 +76,7 @@ else:
     # HSTS starts at one hour, as Django's docs advise: a mistake then locks
     # browsers out for an hour, not a year. Raise it (and add subdomains, then
     # preload) once HTTPS works everywhere: README.md, Production, explains.
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "3600"))
+    SECURE_HSTS_SECONDS = seconds("DJANGO_HSTS_SECONDS", 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
     SECURE_HSTS_PRELOAD = flag("DJANGO_HSTS_PRELOAD")
 
