@@ -51,6 +51,8 @@ class Server:
     url: str
     log: Path
     process: subprocess.Popen[bytes]
+    # What the server wrote until it listened: its import and startup messages.
+    startup_log: str = ""
 
 
 def free_port() -> int:
@@ -112,7 +114,8 @@ def start_server(
     except BaseException:
         stop_server(process)
         raise
-    return Server(kind, port, f"ws://127.0.0.1:{port}", log, process)
+    url = f"ws://127.0.0.1:{port}"
+    return Server(kind, port, url, log, process, log.read_text())
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
