@@ -106,10 +106,12 @@ class ChatConsumer(NoDatabaseDispatch, AsyncJsonWebsocketConsumer):
         **kwargs: Any,
     ) -> None:
         # Parse here rather than in receive_json: a malformed frame gets an error
-        # reply instead of an exception that would close the connection.
+        # reply instead of an exception that would close the connection. Nesting
+        # too deep to parse (a frame of "[" repeated) raises RecursionError, not
+        # ValueError.
         try:
             content = json.loads(text_data) if text_data is not None else None
-        except ValueError:
+        except (ValueError, RecursionError):
             content = None
         message = content.get("message") if isinstance(content, dict) else None
         if not isinstance(message, str):
