@@ -7,9 +7,7 @@ from pathlib import Path
 
 # The template's own project folder: its pyproject.toml is the one list of what the
 # project depends on, and its top-level folders are the project's own packages.
-PROJECT_TEMPLATE = Path({{ cookiecutter._repo_dir|tojson }}) / (
-    "{{ '{{' }}cookiecutter.project_slug{{ '}}' }}"
-)
+PROJECT_TEMPLATE = Path({{ "{{cookiecutter.project_slug}}"|in_template|tojson }})
 # What the dependencies import in turn, for every option (the template tests check
 # these against a real install): a package of one of these names in the project
 # folder would be imported in its place.

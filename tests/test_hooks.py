@@ -72,6 +72,28 @@ def test_refusal_on_the_command_line_is_one_clear_line(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_template_given_as_a_relative_path_refuses_and_renders(tmp_path: Path) -> None:
+    # The pre-gen hook reads the template's pyproject.toml: found from any cwd.
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "..", "-o"]
+    refused = subprocess.run(
+        [*command, str(tmp_path / "refused"), "app_slug=whitenoise"],
+        cwd=TEMPLATE / "tests",
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0
+    assert "ERROR: app_slug 'whitenoise' would shadow" in refused.stderr
+    assert not any((tmp_path / "refused").glob("*"))
+    rendered = subprocess.run(
+        [*command, str(tmp_path / "rendered")],
+        cwd=TEMPLATE / "tests",
+        capture_output=True,
+        text=True,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert (tmp_path / "rendered" / "my_channels_project" / "manage.py").is_file()
+
+
 def test_a_name_without_letters_falls_back_to_the_default_slug(tmp_path: Path) -> None:
     project = render_template(TEMPLATE, tmp_path, project_name="!!!")
     assert project.name == "my_channels_project"
@@ -128,8 +150,12 @@ def test_pre_gen_hook_reads_the_dependencies_from_pyproject_toml(
 def load_pre_gen_hook() -> dict[str, Any]:
     """The hook's functions, rendered as cookiecutter renders it (never run as main)."""
     text = (TEMPLATE / "hooks" / "pre_gen_project.py").read_text()
-    answers = {"_repo_dir": str(TEMPLATE), "project_slug": "p", "app_slug": "a"}
-    source = jinja2.Template(text).render(cookiecutter={**answers, "author_email": ""})
+    answers = {"project_slug": "p", "app_slug": "a"}
+    environment = jinja2.Environment()
+    environment.filters["in_template"] = lambda relative: str(TEMPLATE / relative)
+    source = environment.from_string(text).render(
+        cookiecutter={**answers, "author_email": ""}
+    )
     namespace: dict[str, Any] = {"__name__": "pre_gen_project"}
     exec(compile(source, "pre_gen_project.py", "exec"), namespace)
     return namespace
