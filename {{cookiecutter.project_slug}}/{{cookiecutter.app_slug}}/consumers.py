@@ -60,8 +60,8 @@ class PeriodicDatabaseCleanup:
     last time; the first message starts the clock, and the generic consumers clean
     up at disconnect too. Safe with the ORM, async or not; what it costs: a
     connection outlives CONN_MAX_AGE, and a broken one keeps failing, until the
-    first message after the interval. Set the interval to 0 for Channels' own
-    behaviour (before every handler).
+    first message after the interval. With an interval of 0 it cleans up before
+    every handler but the first, as Channels does.
     """
 
     database_cleanup_interval = 1.0  # seconds
