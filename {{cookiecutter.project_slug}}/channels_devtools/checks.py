@@ -19,13 +19,25 @@ def settings_module() -> str:
 def channels_wiring(**kwargs: Any) -> list[checks.CheckMessage]:
     if not settings_module():
         return []  # settings configured in code: there is no settings source to read
-    # The live settings, as Django sees them, override what the source says.
-    findings = wiring.check_project(
-        Path(settings.BASE_DIR),
-        settings_module(),
-        installed_apps=list(settings.INSTALLED_APPS),
-        asgi_application=getattr(settings, "ASGI_APPLICATION", None),
-    )
+    # BASE_DIR is where manage.py is; a project that defines none is read from cwd.
+    base_dir = Path(getattr(settings, "BASE_DIR", None) or Path.cwd())
+    try:
+        # The live settings, as Django sees them, override what the source says.
+        findings = wiring.check_project(
+            base_dir,
+            settings_module(),
+            installed_apps=list(settings.INSTALLED_APPS),
+            asgi_application=getattr(settings, "ASGI_APPLICATION", None),
+        )
+    except Exception as error:  # noqa: BLE001  (a guard must not stop manage.py)
+        return [
+            checks.Warning(
+                f"The Channels wiring checks could not read this project: {error!r}.",
+                hint="Please report it; SILENCED_SYSTEM_CHECKS = "
+                '["channels_template.W002"] silences this warning meanwhile.',
+                id="channels_template.W002",
+            )
+        ]
     return [
         (checks.Error if finding.is_error else checks.Warning)(
             finding.message,

@@ -1,12 +1,18 @@
 """Static checks of the Channels wiring: settings.py, asgi.py, routing.py, consumers.py.
 
 Plain Python (``ast``, no Django import) so that the cookiecutter post-gen hook and
-Django's system checks (see ``checks.py``) run the very same rules.
+Django's system checks (see ``checks.py``) run the very same rules. The guard may
+refuse a wrong project but never a right one: what it cannot read (no source, a
+setting computed at run time) it leaves alone.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.machinery
+import importlib.metadata
+import importlib.util
+import sysconfig
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +41,14 @@ class Finding:
 
 @dataclass(frozen=True)
 class Setting:
-    """A module-level assignment read from settings.py without importing it."""
+    """A module-level assignment read from the settings source without importing it."""
 
-    value: object
+    value: object  # UNKNOWN when it is computed at run time
+    path: Path
     line: int
+
+
+UNKNOWN = object()
 
 
 def check_project(
@@ -50,25 +60,41 @@ def check_project(
     """Run every check on the project rooted at ``base_dir`` (where manage.py is).
 
     ``installed_apps`` and ``asgi_application`` are the live values when Django is
-    loaded; without them they are read from the settings source.
+    loaded; without them they are read from the settings source, when it says.
     """
     base_dir = Path(base_dir)
-    settings_path = module_path(base_dir, settings_module)
-    settings = read_settings(settings_path)
+    settings_path = module_source(base_dir, settings_module)
+    settings: dict[str, Setting] = {}
+    complete = False  # the settings source was read to its end, star imports too
+    if settings_path is not None:
+        settings, complete = read_settings(base_dir, settings_module)
+    else:  # no source to point at: name the module as a path
+        settings_path = Path(*settings_module.split(".")).with_suffix(".py")
     source_apps = settings.get("INSTALLED_APPS")
-    apps_line = source_apps.line if source_apps else 1
+    apps_at = source_apps or Setting(None, settings_path, 1)
     if installed_apps is None and source_apps:
         if isinstance(source_apps.value, list | tuple):
             installed_apps = [str(app) for app in source_apps.value]
-    if asgi_application is None and "ASGI_APPLICATION" in settings:
-        asgi_application = str(settings["ASGI_APPLICATION"].value)
+    source_asgi = settings.get("ASGI_APPLICATION")
+    asgi_at = source_asgi or Setting(None, settings_path, 1)
+    asgi_known = asgi_application is not None or complete
+    if asgi_application is None and source_asgi:
+        if isinstance(source_asgi.value, str):
+            asgi_application = source_asgi.value
+        else:
+            asgi_known = False  # computed at run time: nothing to say
 
-    findings = check_installed_apps(settings_path, apps_line, installed_apps or [])
-    findings += check_asgi_setting(base_dir, settings_path, asgi_application)
-    asgi_path = asgi_module_path(base_dir, asgi_application)
-    if asgi_path is not None and asgi_path.is_file():
-        findings += check_asgi_module(asgi_path, local_modules(base_dir))
-    for app in local_apps(base_dir, installed_apps or []):
+    local = local_modules(base_dir, settings_module)
+    findings = []
+    if installed_apps is not None:
+        findings += check_installed_apps(apps_at.path, apps_at.line, installed_apps)
+    if asgi_known:
+        findings += check_asgi_setting(base_dir, asgi_at, asgi_application)
+    asgi_module = (asgi_application or "").rpartition(".")[0]
+    asgi_path = module_source(base_dir, asgi_module) if asgi_module else None
+    if asgi_path is not None:
+        findings += check_asgi_module(asgi_path, local)
+    for app in local_apps(base_dir, installed_apps or [], local):
         findings += check_routing(app / "routing.py")
         findings += check_consumers(app / "consumers.py")
     return findings
@@ -121,34 +147,35 @@ def check_installed_apps(
 
 
 def check_asgi_setting(
-    base_dir: Path, settings_path: Path, asgi_application: str | None
+    base_dir: Path, where: Setting, asgi_application: str | None
 ) -> list[Finding]:
     """ASGI_APPLICATION names ``module.attribute`` and the module defines it."""
-    line = setting_line(settings_path, "ASGI_APPLICATION")
     if not asgi_application:
         return [
             Finding(
                 f"{PREFIX}.E004",
-                settings_path,
-                line,
+                where.path,
+                where.line,
                 "ASGI_APPLICATION is not set.",
                 'Set ASGI_APPLICATION = "<project>.asgi.application" in settings.py; '
                 "runserver needs it to serve WebSockets.",
             )
         ]
-    path = asgi_module_path(base_dir, asgi_application)
-    attribute = asgi_application.rpartition(".")[2]
-    if path is None or not path.is_file():
-        problem = f"no module file for {asgi_application.rpartition('.')[0]!r}"
-    elif attribute not in module_level_names(path):
-        problem = f"{path.name} does not define {attribute!r}"
+    module, _, attribute = asgi_application.rpartition(".")
+    spec = find_spec(base_dir, module) if module else None
+    if spec is None:
+        problem = f"no module {module!r} can be imported"
     else:
-        return []
+        path = source_of(spec)
+        names = module_level_names(path) if path is not None else None
+        if path is None or names is None or attribute in names:
+            return []  # defined, or no source that could say otherwise
+        problem = f"{path.name} does not define {attribute!r}"
     return [
         Finding(
             f"{PREFIX}.E005",
-            settings_path,
-            line,
+            where.path,
+            where.line,
             f"ASGI_APPLICATION = {asgi_application!r} does not resolve: {problem}.",
             "Point ASGI_APPLICATION at the 'application' defined in your asgi.py, "
             'e.g. "<project>.asgi.application".',
@@ -161,7 +188,9 @@ def check_asgi_setting(
 
 def check_asgi_module(path: Path, local: set[str]) -> list[Finding]:
     """get_asgi_application() before project imports; http and websocket routed."""
-    tree = parse(path)
+    tree = parse_or_none(path)
+    if tree is None:
+        return []  # unreadable: importing it will say why
     findings = []
     setup_line = first_call_line(tree, "get_asgi_application")
     for node in tree.body:
@@ -244,10 +273,11 @@ def check_protocol_router(path: Path, tree: ast.Module) -> list[Finding]:
 
 def check_routing(path: Path) -> list[Finding]:
     """Each websocket_urlpatterns entry routes ``Consumer.as_asgi()``, not a class."""
-    if not path.is_file():
+    tree = parse_or_none(path) if path.is_file() else None
+    if tree is None:
         return []
     findings = []
-    for node in parse(path).body:
+    for node in tree.body:
         value = assigned_value(node, "websocket_urlpatterns")
         if not isinstance(value, ast.List):
             continue
@@ -272,10 +302,11 @@ def check_routing(path: Path) -> list[Finding]:
 
 def check_consumers(path: Path) -> list[Finding]:
     """A raw websocket_disconnect handler must raise StopConsumer (or call super)."""
-    if not path.is_file():
+    tree = parse_or_none(path) if path.is_file() else None
+    if tree is None:
         return []
     findings = []
-    for node in ast.walk(parse(path)):
+    for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         if node.name != "websocket_disconnect" or stops_consumer(node):
@@ -318,31 +349,78 @@ def parse(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-def read_settings(path: Path) -> dict[str, Setting]:
-    """Literal module-level assignments of settings.py (others are skipped)."""
-    settings = {}
-    for node in parse(path).body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        try:
-            literal = ast.literal_eval(value)
-        except ValueError:
-            continue
-        for target in targets:
-            if isinstance(target, ast.Name):
-                settings[target.id] = Setting(literal, node.lineno)
-    return settings
+def parse_or_none(path: Path) -> ast.Module | None:
+    """The module's tree, or None when it cannot be read (Python will say why)."""
+    try:
+        return parse(path)
+    except (OSError, SyntaxError, ValueError):
+        return None
 
 
-def setting_line(path: Path, name: str) -> int:
-    for node in parse(path).body:
-        if assigned_value(node, name) is not None:
-            return node.lineno
-    return 1
+def read_settings(base_dir: Path, module: str) -> tuple[dict[str, Setting], bool]:
+    """Module-level settings of ``module``, following ``from ... import *``.
+
+    A value computed at run time (a call, ``+=``, an assignment under ``if``) reads
+    as UNKNOWN. The flag says whether every line could be followed.
+    """
+    settings: dict[str, Setting] = {}
+    complete = read_settings_into(settings, base_dir, module, set())
+    return settings, complete
+
+
+def read_settings_into(
+    settings: dict[str, Setting], base_dir: Path, module: str, seen: set[str]
+) -> bool:
+    spec = find_spec(base_dir, module)
+    path = source_of(spec) if spec is not None else None
+    tree = parse_or_none(path) if path is not None and module not in seen else None
+    if spec is None or path is None or tree is None:
+        return False
+    seen.add(module)
+    package = module if spec.submodule_search_locations is not None else None
+    package = package or module.rpartition(".")[0]
+    complete = True
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.names[0].name == "*":
+            target = absolute_name(package, node.level, node.module or "")
+            if target is None:
+                complete = False
+            else:
+                complete &= read_settings_into(settings, base_dir, target, seen)
+            continue
+        value: object = UNKNOWN
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            try:
+                value = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                value = UNKNOWN
+        for name in assigned_names(node):
+            settings[name] = Setting(value, path, node.lineno)
+    return complete
+
+
+def assigned_names(node: ast.stmt) -> set[str]:
+    """Names that a module-level statement binds, blocks under it included."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+            names.add(child.id)
+        elif isinstance(child, ast.alias):
+            names.add((child.asname or child.name).split(".")[0])
+    return names
+
+
+def absolute_name(package: str, level: int, name: str) -> str | None:
+    """``from <level dots><name> import *`` written in ``package``, made absolute."""
+    if not level:
+        return name or None
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts) or (level - 1 == len(parts) and not name):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, name] if name else base) or None
 
 
 def assigned_value(node: ast.stmt, name: str) -> ast.expr | None:
@@ -359,17 +437,17 @@ def assigned_value(node: ast.stmt, name: str) -> ast.expr | None:
     return None
 
 
-def module_level_names(path: Path) -> set[str]:
+def module_level_names(path: Path) -> set[str] | None:
+    """Names the module defines; None when it cannot tell (star import, __getattr__)."""
+    tree = parse_or_none(path)
+    if tree is None:
+        return None
     names = set()
-    for node in parse(path).body:
-        if isinstance(node, ast.Assign):
-            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        elif isinstance(node, ast.AnnAssign | ast.FunctionDef | ast.ClassDef):
-            target = node.target if isinstance(node, ast.AnnAssign) else node
-            names.add(getattr(target, "id", getattr(target, "name", "")))
-        elif isinstance(node, ast.ImportFrom | ast.Import):
-            names |= {alias.asname or alias.name for alias in node.names}
-    return names
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.names[0].name == "*":
+            return None
+        names |= assigned_names(node)
+    return None if "__getattr__" in names else names
 
 
 def first_call_line(tree: ast.Module, name: str) -> int | None:
@@ -394,31 +472,107 @@ def imported_modules(node: ast.Import | ast.ImportFrom) -> Iterable[str]:
     return [node.module or ""]
 
 
-def module_path(base_dir: Path, dotted: str) -> Path:
-    return base_dir.joinpath(*dotted.split(".")).with_suffix(".py")
+# -- finding modules -----------------------------------------------------------
 
 
-def asgi_module_path(base_dir: Path, asgi_application: str | None) -> Path | None:
-    module = (asgi_application or "").rpartition(".")[0]
-    return module_path(base_dir, module) if module else None
+def find_spec(base_dir: Path, dotted: str) -> importlib.machinery.ModuleSpec | None:
+    """The spec Python would import ``dotted`` from, or None if there is none.
+
+    manage.py puts the project folder first on sys.path, so look there first,
+    package by package, without running any code. Otherwise ask Python itself
+    (importlib.util.find_spec): an installed project, an editable install's finder.
+    """
+    spec = None
+    search: list[str] | None = [str(base_dir)]
+    parts = dotted.split(".")
+    for depth in range(1, len(parts) + 1):
+        if search is None:  # a module, not a package: it has no submodules
+            spec = None
+            break
+        name = ".".join(parts[:depth])
+        spec = importlib.machinery.PathFinder.find_spec(name, search)
+        if spec is None:
+            break
+        search = spec.submodule_search_locations
+        search = list(search) if search is not None else None
+    if spec is not None:
+        return spec
+    try:
+        return importlib.util.find_spec(dotted)
+    except Exception:  # noqa: BLE001  (importing a parent package failed)
+        return None
 
 
-def local_modules(base_dir: Path) -> set[str]:
-    """Top-level packages and modules of the project itself, plus relative imports."""
+def source_of(spec: importlib.machinery.ModuleSpec) -> Path | None:
+    """The .py file of a module; None for compiled-only or namespace packages."""
+    origin = spec.origin
+    if not spec.has_location or not origin or not origin.endswith(".py"):
+        return None
+    path = Path(origin)
+    return path if path.is_file() else None
+
+
+def module_source(base_dir: Path, dotted: str) -> Path | None:
+    spec = find_spec(base_dir, dotted)
+    return source_of(spec) if spec is not None else None
+
+
+def package_folder(base_dir: Path, dotted: str) -> Path | None:
+    """The folder of the package that ``dotted`` (an app or its AppConfig) is in."""
+    while dotted:
+        spec = find_spec(base_dir, dotted)
+        if spec is not None and spec.submodule_search_locations:
+            return Path(list(spec.submodule_search_locations)[0])
+        dotted = dotted.rpartition(".")[0]
+    return None
+
+
+def is_environment_folder(folder: Path) -> bool:
+    """site-packages and the like: what lives there is installed, not the project."""
+    environment = {
+        Path(path).resolve()
+        for key in ("purelib", "platlib")
+        if (path := sysconfig.get_paths().get(key))
+    }
+    resolved = folder.resolve()
+    return resolved.name in {"site-packages", "dist-packages"} or (
+        resolved in environment
+    )
+
+
+def local_modules(base_dir: Path, settings_module: str) -> set[str]:
+    """Top-level packages and modules of the project itself, plus relative imports.
+
+    Those in the project folder; and, when the project is installed (``pip
+    install .``), those of the distribution that holds the settings package.
+    """
     names = {""}  # what a relative import's name starts with
-    for child in base_dir.iterdir():
-        if (child / "__init__.py").is_file():
-            names.add(child.name)
-        elif child.suffix == ".py" and child.name != "manage.py":
-            names.add(child.stem)
+    if base_dir.is_dir() and not is_environment_folder(base_dir):
+        for child in base_dir.iterdir():
+            if (child / "__init__.py").is_file():
+                names.add(child.name)
+            elif child.suffix == ".py" and child.name != "manage.py":
+                names.add(child.stem)
+    top = settings_module.split(".")[0]
+    try:
+        owners = importlib.metadata.packages_distributions()
+    except Exception:  # noqa: BLE001  (a broken distribution elsewhere)
+        owners = {}
+    projects = set(owners.get(top, []))
+    names |= {name for name, dists in owners.items() if projects & set(dists)}
+    names.add(top)
     return names
 
 
-def local_apps(base_dir: Path, installed_apps: Iterable[str]) -> list[Path]:
-    """Folders of the installed apps that live in this project."""
+def local_apps(
+    base_dir: Path, installed_apps: Iterable[str], local: set[str]
+) -> list[Path]:
+    """Folders of the installed apps that belong to this project."""
     folders = []
     for app in installed_apps:
-        folder = base_dir / app.split(".")[0]
-        if (folder / "__init__.py").is_file() and folder not in folders:
+        if app.split(".")[0] not in local:
+            continue
+        folder = package_folder(base_dir, app)
+        if folder is not None and folder not in folders:
             folders.append(folder)
     return folders

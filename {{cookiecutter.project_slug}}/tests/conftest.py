@@ -1,6 +1,7 @@
 """Fixtures shared by the tests."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import channels.consumer
 import pytest
@@ -60,6 +61,15 @@ def server(request: pytest.FixtureRequest, servers: Servers) -> Server:
 def production_server(servers: Servers) -> Server:
     """The production command of README.md, for what only production does."""
     return servers.get("production")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A test database in a file: Django never really closes an in-memory SQLite
+    connection, and the consumer tests check that stale connections get closed."""
+    database: dict[str, Any] = settings.DATABASES["default"]
+    name = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+    database["TEST"] = {**database.get("TEST", {}), "NAME": name}
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Hostile and broken input against the real server; others keep being served."""
 
 import base64
+import json
 import os
 import socket
 import struct
@@ -130,3 +131,26 @@ def test_client_without_origin_is_accepted(server: Server, path: str) -> None:
         assert websocket.request is not None
         assert "Origin" not in websocket.request.headers
         echoes(websocket, "no origin")
+
+
+# Each is a JSON parse failure: nesting too deep for json.loads raises RecursionError,
+# not ValueError; all of them stay under the 64 KiB frame limit.
+CHAT_PARSE_FAILURES = {
+    "60 KB of [": "[" * 60_000,
+    "deeply nested objects": '{"a":' * 12_000,
+    "not json": "not json",
+}
+
+
+def test_any_chat_frame_gets_an_error_and_the_connection_stays_open(
+    server: Server,
+) -> None:
+    log_before = len(server.log.read_text())
+    with connect(server.url + "/ws/chat/parse/", open_timeout=10) as websocket:
+        for frame in CHAT_PARSE_FAILURES.values():
+            websocket.send(frame)
+            assert "error" in json.loads(websocket.recv(timeout=10))
+        websocket.send(json.dumps({"message": "still open"}))
+        assert json.loads(websocket.recv(timeout=10)) == {"message": "still open"}
+    written = server.log.read_text()[log_before:]
+    assert "Traceback" not in written, written[-3000:]
