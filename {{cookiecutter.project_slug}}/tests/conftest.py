@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import channels.consumer
 import pytest
 
+from .accounts import accounts  # noqa: F401
 {% if cookiecutter.channel_layer == "redis" -%}
 from .redis_server import channel_layer_on_test_redis, redis_server  # noqa: F401
 {% endif -%}

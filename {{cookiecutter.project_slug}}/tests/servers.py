@@ -71,7 +71,11 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
 
 
 def start_server(
-    kind: str, log: Path, python: str = sys.executable, port: int | None = None
+    kind: str,
+    log: Path,
+    python: str = sys.executable,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Server:
     port = port or free_port()
     args = SERVER_COMMANDS[kind].format(port=port).split()
@@ -81,7 +85,12 @@ def start_server(
             cwd=BASE_DIR,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **SERVER_ENVIRONMENTS[kind]},
+            env={
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                **SERVER_ENVIRONMENTS[kind],
+                **(env or {}),
+            },
         )
     try:
         wait_for_port(port, process, log)
