@@ -127,11 +127,11 @@ def notifications(server: Server, session: str) -> connect:
     )
 
 
-async def push(*args: str, env: dict[str, str]) -> None:
+async def push(*args: str, env: dict[str, str]) -> str:
     """manage.py push in a third process, as a cron job or a worker runs it."""
     result = await asyncio.to_thread(manage, "push", *args, env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Pushed to group ")
+    return result.stdout
 
 
 async def test_manage_py_push_reaches_a_users_sockets_on_both_servers(
@@ -145,7 +145,8 @@ async def test_manage_py_push_reaches_a_users_sockets_on_both_servers(
         notifications(two, alice) as alice_two,
         notifications(one, bob) as bob_one,
     ):
-        await push("--user", "alice", "for alice", env=accounts)
+        said = await push("--user", "alice", "for alice", env=accounts)
+        assert said == "Pushed to alice's sockets in group user_1.\n"  # her pk
         for websocket in (alice_one, alice_two):
             assert await heard(websocket) == "for alice"
         await push("--user", "bob", "for bob", env=accounts)
@@ -160,7 +161,8 @@ async def test_manage_py_push_group_reaches_a_room_spanning_both_servers(
         connect(one.url + "/ws/chat/news/") as alice,
         connect(two.url + "/ws/chat/news/") as bob,
     ):
-        await push("--group", "chat_news", "extra, extra", env=accounts)
+        said = await push("--group", "chat_news", "extra, extra", env=accounts)
+        assert said == "Pushed to the sockets in group chat_news.\n"
         assert await heard(alice) == "extra, extra"
         assert await heard(bob) == "extra, extra"
 

@@ -54,7 +54,9 @@ class Command(BaseCommand):
                 f"The push did not reach the channel layer ({error}): is Redis "
                 "running at the address in CHANNEL_LAYERS (REDIS_URL)?"
             ) from None
-        self.stdout.write(f"Pushed to group {group}.")
+        whose = f"{user}'s sockets" if user is not None else "the sockets"
+        # Channels does not say how many sockets a group holds: maybe none now.
+        self.stdout.write(f"Pushed to {whose} in group {group}.")
 
     def group_of(self, username: str) -> str:
         model = get_user_model()
