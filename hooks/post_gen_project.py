@@ -16,7 +16,6 @@ TOOLING_APP = "channels_devtools"
 OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
     ("channel_layer", "redis"): ["tests/redis_server.py", "tests/test_redis_layer.py"],
     ("demo_page", "yes"): [
-        f"{APP_SLUG}/views.py",
         f"{APP_SLUG}/templates",
         f"{APP_SLUG}/static",
         "tests/test_demo_page.py",

@@ -34,10 +34,13 @@ def test_channels_app_holds_only_what_the_user_edits(default_project: Path) -> N
         "apps.py",
         "consumers.py",
         "routing.py",
+        "push.py",
         "views.py",
+        "management",
         "templates",
         "static",
     }
+    assert (app / "management" / "commands" / "push.py").is_file()
 
 
 def test_tooling_app_holds_the_checker_its_checks_and_startconsumer(

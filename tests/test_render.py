@@ -13,6 +13,10 @@ from .conftest import Render, ruff
 JINJA_LEFTOVER = re.compile(
     r"\{\{-?\s*cookiecutter|cookiecutter\.|\{%-?\s*(if|elif|else|endif|raw|endraw|for)\b"
 )
+# Django templates have {% if %} of their own; there only Jinja's own marks count.
+JINJA_LEFTOVER_IN_DJANGO_TEMPLATES = re.compile(
+    r"\{\{-?\s*cookiecutter|cookiecutter\.|\{%-?\s*(raw|endraw)\b"
+)
 AWKWARD_NAMES = [
     'Café "Live" d\'Été',
     'It\'s a "quoted" name \\ with a backslash',
@@ -118,7 +122,13 @@ def test_every_answer_renders_valid_lint_clean_python(
         ast.parse(path.read_text(), filename=str(path))
     for path in project.rglob("*"):
         if path.is_file():
-            assert not JINJA_LEFTOVER.search(path.read_text()), path
+            django_template = "templates" in path.relative_to(project).parts
+            leftover = (
+                JINJA_LEFTOVER_IN_DJANGO_TEMPLATES
+                if django_template
+                else JINJA_LEFTOVER
+            )
+            assert not leftover.search(path.read_text()), path
     tomllib.loads((project / "pyproject.toml").read_text())
     assert project_name in (project / "README.md").read_text()
     check = ruff("check", ".", cwd=project)
@@ -157,15 +167,22 @@ def test_two_renders_never_share_a_secret_key(render: Render, tmp_path: Path) ->
 def test_demo_page_no_leaves_out_the_page_cleanly(render: Render) -> None:
     project = render(demo_page="no")
     for gone in [
-        "realtime/views.py",
         "realtime/templates",
         "realtime/static",
         "tests/test_demo_page.py",
         "tests/test_browser.py",
     ]:
         assert not (project / gone).exists(), gone
+    # The push view stays: it is the push API's, not the demo page's.
     urls = (project / "my_channels_project" / "urls.py").read_text()
-    assert "views" not in urls
+    assert "views.index" not in urls and "LoginView" not in urls
+    assert "views.push_test_notification" in urls
+    views = (project / "realtime" / "views.py").read_text()
+    assert "def index" not in views and "render" not in views
+    assert (
+        "LOGIN_REDIRECT_URL"
+        not in (project / "my_channels_project" / "settings.py").read_text()
+    )
     assert "playwright" not in (project / "pyproject.toml").read_text()
 
 

@@ -24,7 +24,7 @@ def project_with_new_consumers(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     project = copy_project(installed_default_project, tmp_path_factory.mktemp("new"))
-    for kind in KINDS:
+    for kind in [*KINDS, "stream"]:
         result = project_venv.run(
             "manage.py", "startconsumer", f"{kind}_scores", f"--{kind}", cwd=project
         )
@@ -43,12 +43,14 @@ def test_new_consumers_pass_every_check_and_their_tests(
         ["-m", "ruff", "format", "--check", "."],
         ["-m", "mypy", "."],
         ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        + [f"tests/test_{kind}_scores_consumer.py" for kind in KINDS],
+        + [f"tests/test_{kind}_scores_consumer.py" for kind in [*KINDS, "stream"]],
     ):
         # mypy imports the settings: development ones, as the README's command asks.
         result = project_venv.run(*command, cwd=project, env={"DJANGO_DEBUG": "1"})
         assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "4 passed" in result.stdout
+    consumers = (project / "realtime" / "consumers.py").read_text()
+    assert consumers.count("import asyncio\n") == 1
 
 
 def test_new_consumers_answer_a_real_client(
@@ -68,17 +70,28 @@ def test_new_consumers_answer_a_real_client(
             reply = await asyncio.wait_for(websocket.recv(), 10)
         return json.loads(reply) if kind == "json" else reply
 
+    async def ticks() -> list[object]:
+        async with connect(f"{server.url}/ws/stream_scores/") as websocket:
+            return [json.loads(await asyncio.wait_for(websocket.recv(), 10))] + [
+                json.loads(await asyncio.wait_for(websocket.recv(), 10))
+            ]
+
     try:
         for kind, (_, expected) in KINDS.items():
             assert asyncio.run(exchange(kind)) == expected
+        # Every `period` (1 s) a tick, and the socket closes without a traceback.
+        assert asyncio.run(ticks()) == [{"tick": 1}, {"tick": 2}]
+        assert asyncio.run(exchange("async")) == "hello"  # still serving
     finally:
         servers.stop_server(server.process)
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
 
 
 @pytest.mark.parametrize(
     ("name", "message"),
     [
         ("sync_scores", "SyncScoresConsumer already exists in realtime/consumers.py"),
+        ("stream_scores", "StreamScoresConsumer already exists in realtime/"),
         ("Bad-Name", "'Bad-Name' is not a consumer name"),
         ("class", "'class' is not a consumer name"),
     ],

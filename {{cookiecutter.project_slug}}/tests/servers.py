@@ -95,6 +95,7 @@ def start_server(
     log: Path,
     python: str = sys.executable,
     port: int | None = None,
+    env: dict[str, str] | None = None,
     **extra_environment: str,
 ) -> Server:
     port = port or free_port()
@@ -107,7 +108,7 @@ def start_server(
             cwd=BASE_DIR,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=server_environment(kind, **extra_environment),
+            env=server_environment(kind, **{**(env or {}), **extra_environment}),
         )
     try:
         wait_for_port(port, process, log)

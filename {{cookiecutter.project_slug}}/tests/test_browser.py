@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from .accounts import PASSWORD
 from .servers import Server, start_server, stop_server
 
 # Debian's chromium; Playwright drives it and downloads no browser of its own.
@@ -117,3 +118,39 @@ def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) 
         screenshot(page, tmp_path / "reconnected.png")
     finally:
         stop_server(again.process)
+
+
+@pytest.fixture(scope="module")
+def server_with_users(
+    accounts: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("users") / "server.log"
+    server = start_server("production", log, env=accounts)
+    try:
+        yield server
+    finally:
+        stop_server(server.process)
+
+
+def test_anonymous_page_shows_a_log_in_line(server: Server, page: Page) -> None:
+    page.goto(http_url(server))
+    line = page.locator(".notifications .login")
+    expect(line).to_contain_text("Pushes go to logged-in users")
+    expect(line.locator("a")).to_have_attribute("href", "/accounts/login/?next=/")
+    expect(page.locator(".notifications form.push")).to_have_count(0)
+
+
+def test_log_in_and_a_pushed_notification_shows_in_the_panel(
+    server_with_users: Server, page: Page, tmp_path: Path
+) -> None:
+    page.goto(http_url(server_with_users))
+    page.locator(".notifications .login a").click()
+    page.locator("[name=username]").fill("alice")
+    page.locator("[name=password]").fill(PASSWORD)
+    page.locator("form.login button").click()
+    expect(page).to_have_url(http_url(server_with_users))
+    box = panel(page, "/ws/notifications/")
+    expect(box.locator(".state")).to_have_text("open", timeout=10_000)
+    box.locator("form.push button").click()
+    expect_received(page, "/ws/notifications/", "Test notification")
+    screenshot(page, tmp_path / "notifications.png")

@@ -1,5 +1,7 @@
 """The demo page as Django renders it: every panel, assets from the project itself."""
 
+from typing import Any
+
 from django.test import Client
 
 
@@ -20,3 +22,21 @@ def test_demo_assets_are_served_without_a_cdn(client: Client) -> None:
     for asset in ["demo.js", "demo.css"]:
         response = client.get(f"/static/{{ cookiecutter.app_slug }}/{asset}")
         assert response.status_code == 200
+
+
+def test_notifications_panel_asks_anonymous_visitors_to_log_in(client: Client) -> None:
+    html = client.get("/").content.decode()
+    assert 'href="/accounts/login/?next=/"' in html
+    assert 'data-path="/ws/notifications/"' not in html
+    login = client.get("/accounts/login/?next=/")
+    assert login.status_code == 200 and b'name="password"' in login.content
+
+
+def test_notifications_panel_for_a_logged_in_user_has_the_push_button(
+    client: Client, django_user_model: Any
+) -> None:
+    client.force_login(django_user_model.objects.create_user("alice"))
+    html = client.get("/").content.decode()
+    assert 'data-path="/ws/notifications/"' in html
+    assert 'action="/notifications/test/"' in html
+    assert 'name="csrfmiddlewaretoken"' in html

@@ -10,6 +10,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from .accounts import manage, session_cookie
 from .redis_server import RedisServer
 from .servers import Server, start_server, stop_server
 
@@ -17,8 +18,13 @@ CLIENTS = 200
 
 
 @pytest.fixture
-def two_servers(tmp_path: Path, redis_server: RedisServer) -> Iterator[list[Server]]:
-    servers = [start_server("production", tmp_path / f"server-{n}.log") for n in (1, 2)]
+def two_servers(
+    tmp_path: Path, redis_server: RedisServer, accounts: dict[str, str]
+) -> Iterator[list[Server]]:
+    servers = [
+        start_server("production", tmp_path / f"server-{n}.log", env=accounts)
+        for n in (1, 2)
+    ]
     try:
         yield servers
     finally:
@@ -31,7 +37,7 @@ async def say(websocket: ClientConnection, message: str) -> None:
 
 
 async def heard(websocket: ClientConnection) -> str:
-    return json.loads(await asyncio.wait_for(websocket.recv(), 10))["message"]
+    return str(json.loads(await asyncio.wait_for(websocket.recv(), 10))["message"])
 
 
 async def test_a_room_spans_two_server_processes(two_servers: list[Server]) -> None:
@@ -112,3 +118,66 @@ async def test_redis_outage_spares_echo_and_chat_recovers(
     print(f"chat flowed again {time.monotonic() - back:.1f} s after Redis came back")
     for server in two_servers:
         await echo_works(server)
+
+
+def notifications(server: Server, session: str) -> connect:
+    return connect(
+        server.url + "/ws/notifications/",
+        additional_headers={"Cookie": f"sessionid={session}"},
+    )
+
+
+async def push(*args: str, env: dict[str, str]) -> str:
+    """manage.py push in a third process, as a cron job or a worker runs it."""
+    result = await asyncio.to_thread(manage, "push", *args, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+async def test_manage_py_push_reaches_a_users_sockets_on_both_servers(
+    two_servers: list[Server], accounts: dict[str, str]
+) -> None:
+    one, two = two_servers
+    alice = await asyncio.to_thread(session_cookie, "alice", accounts)
+    bob = await asyncio.to_thread(session_cookie, "bob", accounts)
+    async with (
+        notifications(one, alice) as alice_one,
+        notifications(two, alice) as alice_two,
+        notifications(one, bob) as bob_one,
+    ):
+        said = await push("--user", "alice", "for alice", env=accounts)
+        assert said == "Pushed to alice's sockets in group user_1.\n"  # her pk
+        for websocket in (alice_one, alice_two):
+            assert await heard(websocket) == "for alice"
+        await push("--user", "bob", "for bob", env=accounts)
+        assert await heard(bob_one) == "for bob"  # his first: alice's never came
+
+
+async def test_manage_py_push_group_reaches_a_room_spanning_both_servers(
+    two_servers: list[Server], accounts: dict[str, str]
+) -> None:
+    one, two = two_servers
+    async with (
+        connect(one.url + "/ws/chat/news/") as alice,
+        connect(two.url + "/ws/chat/news/") as bob,
+    ):
+        said = await push("--group", "chat_news", "extra, extra", env=accounts)
+        assert said == "Pushed to the sockets in group chat_news.\n"
+        assert await heard(alice) == "extra, extra"
+        assert await heard(bob) == "extra, extra"
+
+
+@pytest.mark.parametrize(
+    ("target", "line"),
+    [
+        (["--user", "nobody"], "CommandError: No user named 'nobody'"),
+        (["--group", "café"], "CommandError: --group 'café': Group name must be"),
+    ],
+)
+def test_manage_py_push_refuses_a_bad_target_with_one_line(
+    accounts: dict[str, str], target: list[str], line: str
+) -> None:
+    result = manage("push", *target, "hello", env=accounts)
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(line), result.stderr

@@ -15,6 +15,8 @@ from channels.db import aclose_old_connections
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .push import user_group
+
 Event = dict[str, Any]
 
 # ASCII letters, digits, "_" and "-": what Channels allows in a group name.
@@ -161,3 +163,42 @@ class ChatConsumer(PeriodicDatabaseCleanup, AsyncJsonWebsocketConsumer):
     async def chat_message(self, event: Event) -> None:
         # Called for each "chat.message" that group_send delivers to this consumer.
         await self.send_json({"message": event["message"]})
+
+    async def push_message(self, event: Event) -> None:
+        # A push to this room's group from push.py (a view, manage.py push).
+        await self.send(text_data=event["text"])
+
+
+class NotificationsConsumer(NoDatabaseDispatch, AsyncJsonWebsocketConsumer):
+    """ws/notifications/: every push to the logged-in user, in every open tab.
+
+    push.py sends them: push_to_user(user, {"message": "..."}) from a view, a
+    task or `manage.py push`; each arrives here as one JSON message.
+    """
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Closing before accept refuses the handshake: HTTP 403.
+            await self.close()
+            return
+        self.group = user_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # The socket only listens: any frame gets an error reply, and stays open.
+        await self.send_json({"error": "This socket only receives notifications."})
+
+    async def push_message(self, event: Event) -> None:
+        # event["text"] is the payload, already checked and encoded by push.py.
+        await self.send(text_data=event["text"])

@@ -9,4 +9,5 @@ websocket_urlpatterns = [
     path("ws/sc/", consumers.MySyncConsumer.as_asgi()),
     path("ws/ac/", consumers.MyAsyncConsumer.as_asgi()),
     path("ws/chat/<str:room>/", consumers.ChatConsumer.as_asgi()),
+    path("ws/notifications/", consumers.NotificationsConsumer.as_asgi()),
 ]

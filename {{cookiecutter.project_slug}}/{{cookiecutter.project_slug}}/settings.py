@@ -172,7 +172,8 @@ CHANNEL_LAYERS = {
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+        # DJANGO_SQLITE_PATH: another file, e.g. the tests' throwaway database.
+        "NAME": os.environ.get("DJANGO_SQLITE_PATH", BASE_DIR / "db.sqlite3"),
     }
 }
 
@@ -230,3 +231,8 @@ LOGGING = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+{%- if cookiecutter.demo_page == "yes" %}
+
+# After logging in at accounts/login/ (the default LOGIN_URL): the demo page.
+LOGIN_REDIRECT_URL = "/"
+{%- endif %}

@@ -1,15 +1,23 @@
 """HTTP URL configuration; WebSocket routes live in each app's routing.py."""
 
 from django.contrib import admin
-from django.urls import path
 {%- if cookiecutter.demo_page == "yes" %}
+from django.contrib.auth.views import LoginView
+{%- endif %}
+from django.urls import path
 
 from {{ cookiecutter.app_slug }} import views
-{%- endif %}
 
 urlpatterns = [
     path("admin/", admin.site.urls),
 {%- if cookiecutter.demo_page == "yes" %}
     path("", views.index, name="index"),
+    # Django's own login view (LOGIN_URL's default): the demo's Notifications panel.
+    path("accounts/login/", LoginView.as_view(), name="login"),
 {%- endif %}
+    path(
+        "notifications/test/",
+        views.push_test_notification,
+        name="push_test_notification",
+    ),
 ]

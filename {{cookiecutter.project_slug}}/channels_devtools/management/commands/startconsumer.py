@@ -1,4 +1,4 @@
-"""manage.py startconsumer NAME [--sync|--async|--json] [--app LABEL]: a new consumer.
+"""manage.py startconsumer NAME [--sync|--async|--json|--stream] [--app LABEL].
 
 It writes the class into the Channels app's consumers.py, its route ws/NAME/ into that
 app's routing.py and a test into tests/, all in the style ruff expects, so the project
@@ -62,6 +62,37 @@ class {cls}(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         await self.send_json(content)
 ''',
+    "stream": '''
+
+class {cls}(AsyncJsonWebsocketConsumer):
+    """Sends {{"tick": n}} every `period` seconds until its socket closes.
+
+    A loop in connect() would never return, so the consumer could not even see
+    its disconnect: the loop runs as a task instead, started on connect and
+    cancelled on disconnect. Put what you send in tick().
+    """
+
+    channel_layer_alias = None  # type: ignore[assignment]  # see MySyncConsumer
+    period = 1.0  # seconds between two messages
+    ticker: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        self.ticker = asyncio.create_task(self.tick())
+
+    async def disconnect(self, code: int) -> None:
+        if self.ticker is not None:
+            self.ticker.cancel()
+            # Wait until it has stopped: no task outlives its consumer.
+            await asyncio.gather(self.ticker, return_exceptions=True)
+
+    async def tick(self) -> None:
+        count = 0
+        while True:
+            count += 1
+            await self.send_json({{"tick": count}})
+            await asyncio.sleep(self.period)
+''',
 }
 
 TEST = '''"""{cls} at ws/{name}/, as written by manage.py startconsumer."""
@@ -77,6 +108,41 @@ async def test_{name}_consumer_echoes() -> None:
     assert accepted
 {exchange}
     await communicator.disconnect()
+'''
+
+TEST_STREAM = '''"""{cls} at ws/{name}/, from manage.py startconsumer --stream."""
+
+import asyncio
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from {app_module}.consumers import {cls}
+
+
+async def received(communicator: WebsocketCommunicator) -> object:
+    frame = await communicator.receive_from(timeout=5)
+    # receive_from() gives str | bytes; a JSON consumer sends text frames.
+    assert isinstance(frame, str)
+    return json.loads(frame)
+
+
+async def test_{name}_consumer_ticks_and_stops_cleanly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr({cls}, "period", 0.01)
+    before = asyncio.all_tasks()
+    consumer = {cls}.as_asgi()
+    communicator = WebsocketCommunicator(consumer, "/ws/{name}/")
+    accepted, _ = await communicator.connect()
+    assert accepted
+    assert await received(communicator) == {{"tick": 1}}
+    assert await received(communicator) == {{"tick": 2}}
+    await communicator.send_input({{"type": "websocket.disconnect", "code": 1000}})
+    # The consumer ends by itself (disconnect() cancels the ticker), within 5 s.
+    await asyncio.wait_for(communicator.future, timeout=5)
+    assert asyncio.all_tasks() - before == set()  # no ticker left behind
 '''
 
 EXCHANGES = {
@@ -97,6 +163,7 @@ class Command(BaseCommand):
             ("--sync", "a raw SyncConsumer (runs in a worker thread)"),
             ("--async", "a raw AsyncConsumer (the default)"),
             ("--json", "an AsyncJsonWebsocketConsumer"),
+            ("--stream", "a JSON consumer that sends on a timer (a live clock)"),
         ]:
             kind.add_argument(
                 flag,
@@ -128,17 +195,30 @@ class Command(BaseCommand):
         self.refuse_bad_name(name)
         self.refuse_duplicates(name, cls, consumers, routing, test)
 
+        source = consumers.read_text()
+        if kind == "stream":
+            source = add_import(source, "asyncio")
         consumers.write_text(
-            consumers.read_text().rstrip("\n")
-            + "\n"
-            + CONSUMERS[kind].format(cls=cls, name=name)
+            source.rstrip("\n") + "\n" + CONSUMERS[kind].format(cls=cls, name=name)
         )
         add_route(routing, f'    path("ws/{name}/", consumers.{cls}.as_asgi()),\n')
-        asgi_module = settings.ASGI_APPLICATION.rpartition(".")[0]
-        exchange = EXCHANGES["json" if kind == "json" else "raw"]
-        test.write_text(
-            TEST.format(cls=cls, name=name, asgi_module=asgi_module, exchange=exchange)
-        )
+        if kind == "stream":
+            app_module = next(
+                config.name
+                for config in apps.get_app_configs()
+                if Path(config.path) == app_dir
+            )
+            test.write_text(
+                TEST_STREAM.format(cls=cls, name=name, app_module=app_module)
+            )
+        else:
+            asgi_module = settings.ASGI_APPLICATION.rpartition(".")[0]
+            exchange = EXCHANGES["json" if kind == "json" else "raw"]
+            test.write_text(
+                TEST.format(
+                    cls=cls, name=name, asgi_module=asgi_module, exchange=exchange
+                )
+            )
         self.stdout.write(
             f"{cls} ({kind}) added to {app_dir.name}/consumers.py, routed at "
             f"ws/{name}/ in {app_dir.name}/routing.py, tested in tests/{test.name}."
@@ -197,6 +277,26 @@ def channels_app_dir(label: str | None) -> Path:
             f"({', '.join(sorted(candidates)) or 'none'}): name one with --app LABEL."
         )
     return next(iter(candidates.values()))
+
+
+def add_import(source: str, module: str) -> str:
+    """Add `import module` among the plain imports, where ruff's isort wants it."""
+    imports = [node for node in ast.parse(source).body if isinstance(node, ast.Import)]
+    if any(alias.name == module for node in imports for alias in node.names):
+        return source
+    lines = source.splitlines(keepends=True)
+    # Before the first plain import that sorts after it, else after the last one.
+    after = [node for node in imports if node.names[0].name > module]
+    if after:
+        index = after[0].lineno - 1
+    elif imports:
+        index = imports[-1].end_lineno or imports[-1].lineno
+    else:
+        raise CommandError(
+            "consumers.py has no plain import statement (import json) to add "
+            f"`import {module}` next to: add it by hand and run the command again."
+        )
+    return "".join(lines[:index] + [f"import {module}\n"] + lines[index:])
 
 
 def add_route(routing: Path, line: str) -> None:

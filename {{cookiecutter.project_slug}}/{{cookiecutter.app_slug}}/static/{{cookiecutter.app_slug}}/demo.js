@@ -15,7 +15,8 @@ class Panel {
     this.log = element.querySelector(".log");
     this.message = element.querySelector("form.send [name=message]");
     this.retryDelay = 500;
-    element.querySelector("form.send").addEventListener("submit", (event) => {
+    const form = element.querySelector("form.send");
+    form?.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
     });
@@ -100,8 +101,35 @@ class ChatPanel extends Panel {
   }
 }
 
-document.querySelectorAll(".panel").forEach((element) => {
-  element.panel = element.classList.contains("chat")
-    ? new ChatPanel(element)
-    : new Panel(element);
+// Receives pushes for the logged-in user; its button asks a view to push one.
+class NotificationsPanel extends Panel {
+  constructor(element) {
+    super(element);
+    const push = element.querySelector("form.push");
+    push.addEventListener("submit", (event) => {
+      event.preventDefault();
+      // The form carries Django's CSRF token (csrfmiddlewaretoken), as a POST must.
+      fetch(push.action, { method: "POST", body: new FormData(push) }).then(
+        (response) => {
+          if (response.status !== 204) {
+            this.write("error", "push failed: HTTP " + response.status);
+          }
+        },
+        () => this.write("error", "push failed: no answer from the server"),
+      );
+    });
+  }
+
+  decode(data) {
+    const content = JSON.parse(data);
+    return "message" in content ? content.message : data;
+  }
+}
+
+const PANELS = { chat: ChatPanel, notifications: NotificationsPanel };
+
+// Panels with a socket (data-path); the logged-out Notifications panel has none.
+document.querySelectorAll(".panel[data-path]").forEach((element) => {
+  const kind = Object.keys(PANELS).find((k) => element.classList.contains(k));
+  element.panel = new (PANELS[kind] || Panel)(element);
 });
