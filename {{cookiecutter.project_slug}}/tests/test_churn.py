@@ -18,7 +18,10 @@ from .servers import Server, start_server, stop_server
 
 BATCH = 1000
 CONCURRENCY = 50
-BATCH_SECONDS = 120  # a bound, not a speed goal: a stuck batch fails the test
+# Bounds, not speed goals: generous, as the server traces its allocations (slower)
+# and may share a busy machine; a stuck cycle or batch still fails the test.
+CYCLE_SECONDS = 60
+BATCH_SECONDS = 600
 SETTLE_SECONDS = 30  # for the server to end the consumers of the clients that left
 # Python heap growth allowed over two batches once warm. Measured without a leak:
 # within 2 MB on Python 3.11 and 3.13. A leak of 4 KiB per connection adds 8 MiB.
@@ -66,31 +69,32 @@ async def settled_heap(probe: Path) -> int:
 
 
 async def cycle(url: str) -> None:
-    async with connect(url, open_timeout=10) as websocket:
+    async with connect(url, open_timeout=CYCLE_SECONDS) as websocket:
         await websocket.send("ping")
-        assert await asyncio.wait_for(websocket.recv(), 10) == "ping"
+        assert await asyncio.wait_for(websocket.recv(), CYCLE_SECONDS) == "ping"
         sock = websocket.transport.get_extra_info("socket")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         websocket.transport.abort()  # a TCP reset: no close frame
 
 
-async def batch(server: Server) -> int:
-    """Run BATCH cycles over both consumers; return how many were served."""
+async def batch(server: Server) -> None:
+    """Run BATCH cycles over both consumers; every one must be served."""
     limit = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(index: int) -> bool:
+    async def one(index: int) -> str | None:
         async with limit:
             path = "/ws/sc/" if index % 2 else "/ws/ac/"
             try:
                 await cycle(server.url + path)
-            except Exception:
-                return False
-            return True
+            except Exception as error:
+                return f"{path}: {error!r}"
+            return None
 
     results = await asyncio.wait_for(
         asyncio.gather(*(one(i) for i in range(BATCH))), BATCH_SECONDS
     )
-    return sum(results)
+    errors = [error for error in results if error is not None]
+    assert not errors, f"{len(errors)} of {BATCH} cycles failed: {errors[:3]}"
 
 
 async def test_churn_serves_every_cycle_without_leaking(
@@ -100,10 +104,10 @@ async def test_churn_serves_every_cycle_without_leaking(
     # Warm up: the first batch fills pools and caches (measured: the heap is flat
     # from then on). The heap, not RSS: RSS follows the allocator's fragmentation
     # and, on Python 3.13, rises in erratic steps that no bound tells from a leak.
-    assert await batch(server) == BATCH
+    await batch(server)
     warm = await settled_heap(probe)
     for _ in range(2):
-        assert await batch(server) == BATCH
+        await batch(server)
     after = await settled_heap(probe)
     growth = after - warm
     print(f"server heap: {warm} bytes when warm, {after} after {2 * BATCH} cycles")
