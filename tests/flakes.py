@@ -119,7 +119,8 @@ def table(results: dict[str, Counter[str]], runs: int, every_test: bool) -> str:
     shown = [
         test
         for test in tests
-        if every_test or any(passes[test] < runs for passes in results.values())
+        if every_test
+        or any(passes.get(test, runs) < runs for passes in results.values())
     ]
     lines = [
         "| test | " + " | ".join(columns) + " |",
