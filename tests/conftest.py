@@ -11,6 +11,7 @@ from .helpers import (  # noqa: F401  (re-exported for the test modules)
     copy_project,
     load_generated_tests,
     load_wiring,
+    python_313,
     render_template,
     ruff,
 )
@@ -39,3 +40,9 @@ def installed_default_project(default_project: Path, project_venv: ProjectVenv) 
     """The default project, installed: its dependencies serve edited copies too."""
     project_venv.install(default_project)
     return default_project
+
+
+@pytest.fixture(scope="session")
+def project_venv_313(tmp_path_factory: pytest.TempPathFactory) -> ProjectVenv:
+    """A second shared environment, on Python 3.13 (see helpers.python_313)."""
+    return ProjectVenv.create(tmp_path_factory.mktemp("venv-313"), python_313())

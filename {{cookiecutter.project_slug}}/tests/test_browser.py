@@ -87,6 +87,11 @@ def test_two_pages_in_one_room_see_each_other(
     try:
         for page in (alice, bob):
             page.goto(http_url(server))
+        # A page hears only what is said after it joined: both must be in the room
+        # (the consumer joins before it accepts) before anyone speaks.
+        for page in (alice, bob):
+            state = panel(page, "/ws/chat/lobby/").locator(".state")
+            expect(state).to_have_text("open", timeout=10_000)
         send(alice, "/ws/chat/lobby/", "hi from alice")
         send(bob, "/ws/chat/lobby/", "hi from bob")
         for page in (alice, bob):

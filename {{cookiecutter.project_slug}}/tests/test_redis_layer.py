@@ -5,8 +5,10 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from channels.layers import channel_layers
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
@@ -60,7 +62,7 @@ async def test_200_clients_join_one_room_at_once(two_servers: list[Server]) -> N
         asyncio.gather(*(connect(url, open_timeout=30) for url in urls)), 60
     )
     try:
-        await asyncio.sleep(0.5)  # let the last group_add land before the send
+        # No wait needed: ChatConsumer joins its group before it accepts.
         await say(clients[0], "welcome")
         messages = await asyncio.gather(*(heard(client) for client in clients))
         assert messages == ["welcome"] * CLIENTS
@@ -68,6 +70,24 @@ async def test_200_clients_join_one_room_at_once(two_servers: list[Server]) -> N
         await asyncio.gather(*(client.close() for client in clients))
     for server in two_servers:
         assert "Traceback" not in server.log.read_text()
+
+
+async def test_an_idle_receive_outlasts_redis_py_s_default_read_timeout() -> None:
+    # channels_redis waits for messages in blocking pops of brpop_timeout seconds.
+    # Make one pop longer than redis-py 8's default 5 s read timeout: the layer's
+    # socket_timeout must let it finish instead of raising TimeoutError.
+    layer: Any = channel_layers.make_backend("default")  # a RedisChannelLayer
+    layer.brpop_timeout = 7
+    channel = await layer.new_channel()
+    loop = asyncio.get_running_loop()
+    later = loop.call_later(
+        6, lambda: loop.create_task(layer.send(channel, {"type": "late"}))
+    )
+    try:
+        assert (await asyncio.wait_for(layer.receive(channel), 30))["type"] == "late"
+    finally:
+        later.cancel()
+        await layer.close_pools()
 
 
 async def echo_works(server: Server) -> None:

@@ -145,7 +145,17 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             # redis-py's asyncio pool raises, rather than waits, past its default
             # of 100 connections: too few for many clients joining at once.
-            "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "max_connections": 1000,
+                    # redis-py 8 cuts every read off after 5 s by default, the
+                    # very time channels_redis's idle receive waits in BZPOPMIN:
+                    # under load the cut comes first and kills the consumer
+                    # (channels_redis#422). Wait longer, but not forever.
+                    "socket_timeout": 15,
+                },
+            ],
             # Messages a channel may hold unread before sends to it fail.
             "capacity": 1000,
             # Seconds an unread message waits before it is dropped.
