@@ -105,3 +105,19 @@ def load_generated_tests(project: Path) -> str:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return name
+
+
+def python_313() -> str:
+    """Python 3.13: MATRIX_PYTHON if set, else pyenv's 3.13.0."""
+    if "MATRIX_PYTHON" in os.environ:
+        return os.environ["MATRIX_PYTHON"]
+    try:
+        root = subprocess.run(
+            ["pyenv", "root"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise RuntimeError(
+            "The matrix test needs Python 3.13: pyenv install 3.13.0, or set "
+            "MATRIX_PYTHON to a Python 3.13 interpreter."
+        ) from error
+    return str(Path(root) / "versions" / "3.13.0" / "bin" / "python3")

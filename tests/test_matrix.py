@@ -1,29 +1,12 @@
 """The default project on Python 3.13 and the newest Django (3.11 runs elsewhere)."""
 
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from .conftest import ProjectVenv, copy_project
-
-
-def python_313() -> str:
-    """Python 3.13: MATRIX_PYTHON if set, else pyenv's 3.13.0."""
-    if "MATRIX_PYTHON" in os.environ:
-        return os.environ["MATRIX_PYTHON"]
-    try:
-        root = subprocess.run(
-            ["pyenv", "root"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise RuntimeError(
-            "The matrix test needs Python 3.13: pyenv install 3.13.0, or set "
-            "MATRIX_PYTHON to a Python 3.13 interpreter."
-        ) from error
-    return str(Path(root) / "versions" / "3.13.0" / "bin" / "python3")
+from .helpers import python_313
 
 
 def test_default_project_passes_on_python_313_with_the_newest_django(
