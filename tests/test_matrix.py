@@ -27,5 +27,5 @@ def test_default_project_passes_on_python_313_with_the_newest_django(
     summary = tests.stdout.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary), summary
     assert not re.search(r"failed|error|skipped", summary), summary
-    lint = venv.run("-m", "mypy", ".", cwd=project)
+    lint = venv.run("-m", "mypy", ".", cwd=project, env={"DJANGO_DEBUG": "1"})
     assert lint.returncode == 0, lint.stdout

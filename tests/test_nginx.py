@@ -1,10 +1,11 @@
-"""The shipped deploy/nginx.conf, run for real in front of two Daphne processes."""
+"""The shipped deploy/nginx.conf, run for real in front of two server processes."""
 
 import asyncio
 import http.client
 import importlib
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -14,10 +15,31 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from .conftest import TEMPLATE, ProjectVenv, load_generated_tests, render_template
 
 CLIENTS = 8
+# The name the tests serve; a name nginx does not serve is refused.
+HOST = "localhost"
+# Test-only additions to the project: a view that shows the client address Django
+# sees (REMOTE_ADDR, from the server's --proxy-headers).
+PROBE_SETTINGS = """from {package}.settings import *  # noqa: F403
+
+ROOT_URLCONF = "probe_urls"
+"""
+PROBE_URLS = """from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from {package}.urls import urlpatterns as project_urls
+
+
+def client_address(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(request.META["REMOTE_ADDR"])
+
+
+urlpatterns = [path("client-address/", client_address), *project_urls]
+"""
 
 
 def nginx_binary() -> str:
@@ -31,8 +53,8 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        + ["-keyout", str(key), "-out", str(cert), "-subj", f"/CN={HOST}"]
+        + ["-addext", f"subjectAltName=DNS:{HOST},IP:127.0.0.1"],
         check=True,
         capture_output=True,
     )
@@ -47,7 +69,7 @@ def substitute(text: str, replacements: dict[str, str]) -> str:
 
 
 class Stack:
-    """Redis, two production Daphne processes and nginx, all on loopback."""
+    """Redis, two production server processes and nginx, all on loopback."""
 
     def __init__(self, project: Path, venv: ProjectVenv, folder: Path) -> None:
         package = self.package = load_generated_tests(project)
@@ -66,10 +88,20 @@ class Stack:
             "manage.py", "collectstatic", "--noinput", cwd=self.project, env=production
         )
         assert static.returncode == 0, static.stderr
+        slug = self.project.name
+        (self.project / "probe_settings.py").write_text(
+            PROBE_SETTINGS.format(package=slug)
+        )
+        (self.project / "probe_urls.py").write_text(PROBE_URLS.format(package=slug))
         for n in (1, 2):
-            log = self.folder / f"daphne-{n}.log"
+            log = self.folder / f"upstream-{n}.log"
             self.upstreams.append(
-                self.servers.start_server("production", log, python=self.venv.python)
+                self.servers.start_server(
+                    "production",
+                    log,
+                    python=self.venv.python,
+                    DJANGO_SETTINGS_MODULE="probe_settings",
+                )
             )
         self.start_nginx()
 
@@ -86,6 +118,13 @@ class Stack:
                 "server 127.0.0.1:8001;": f"server 127.0.0.1:{self.upstreams[1].port};",
                 "listen 80;": f"listen 127.0.0.1:{self.http_port};",
                 "listen 443 ssl;": f"listen 127.0.0.1:{self.https_port} ssl;",
+                "listen 80 default_server;": (
+                    f"listen 127.0.0.1:{self.http_port} default_server;"
+                ),
+                "listen 443 ssl default_server;": (
+                    f"listen 127.0.0.1:{self.https_port} ssl default_server;"
+                ),
+                "server_name example.com;": f"server_name {HOST};",
                 "/etc/letsencrypt/live/example.com/fullchain.pem": str(cert),
                 "/etc/letsencrypt/live/example.com/privkey.pem": str(key),
                 f"/srv/{slug}/staticfiles/": f"{self.project}/staticfiles/",
@@ -132,30 +171,48 @@ class Stack:
         return ssl.create_default_context(cafile=str(self.cert))
 
     def wss(self, path: str) -> str:
-        return f"wss://127.0.0.1:{self.https_port}{path}"
+        return f"wss://{HOST}:{self.https_port}{path}"
 
-    def https_get(self, path: str) -> http.client.HTTPResponse:
+    def https_get(self, path: str, **headers: str) -> http.client.HTTPResponse:
+        # The name, not the address: Python sends SNI only for names, and nginx
+        # refuses a handshake for a name it does not serve.
         connection = http.client.HTTPSConnection(
-            "127.0.0.1", self.https_port, context=self.tls(), timeout=10
+            HOST, self.https_port, context=self.tls(), timeout=10
         )
-        connection.request("GET", path)
+        connection.request("GET", path, headers=headers)
         return connection.getresponse()
+
+
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory, venv: ProjectVenv, **answers: str
+) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("project")
+    project = render_template(TEMPLATE, folder, channel_layer="redis", **answers)
+    venv.install(project)
+    running = Stack(project, venv, tmp_path_factory.mktemp("stack"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="module")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, project_venv: ProjectVenv
 ) -> Iterator[Stack]:
-    project = render_template(
-        TEMPLATE, tmp_path_factory.mktemp("redis-project"), channel_layer="redis"
+    """The Daphne project, with the demo page."""
+    yield from running_stack(tmp_path_factory, project_venv)
+
+
+@pytest.fixture(scope="module")
+def uvicorn_stack(
+    tmp_path_factory: pytest.TempPathFactory, project_venv: ProjectVenv
+) -> Iterator[Stack]:
+    """The Uvicorn project: the same nginx.conf, the other production command."""
+    yield from running_stack(
+        tmp_path_factory, project_venv, asgi_server="uvicorn", demo_page="no"
     )
-    project_venv.install(project)
-    running = Stack(project, project_venv, tmp_path_factory.mktemp("stack"))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
 
 
 def test_a_room_through_nginx_spans_both_upstreams(stack: Stack) -> None:
@@ -192,18 +249,19 @@ def test_echo_through_nginx(stack: Stack, path: str) -> None:
 
 def test_plain_http_is_redirected_to_https(stack: Stack) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=10)
-    connection.request("GET", "/admin/")
+    connection.request("GET", "/admin/", headers={"Host": HOST})
     response = connection.getresponse()
     assert response.status == 301
-    assert response.getheader("Location") == "https://127.0.0.1/admin/"
+    assert response.getheader("Location") == f"https://{HOST}/admin/"
 
 
 def test_django_sees_https_and_the_real_host_behind_the_proxy(stack: Stack) -> None:
     response = stack.https_get("/admin/login/")
     assert response.status == 200
     # HSTS is only sent when Django believes the request is secure: that needs
-    # X-Forwarded-Proto from the proxy and SECURE_PROXY_SSL_HEADER.
-    assert "max-age=" in response.getheader("Strict-Transport-Security", "")
+    # X-Forwarded-Proto from the proxy and SECURE_PROXY_SSL_HEADER. One hour, no
+    # subdomains, no preload until the environment raises it.
+    assert response.getheader("Strict-Transport-Security") == "max-age=3600"
 
 
 def test_static_files_are_served_by_nginx(stack: Stack) -> None:
@@ -225,7 +283,7 @@ def test_demo_page_over_https_talks_wss_through_nginx(stack: Stack) -> None:
         )
         try:
             page = browser.new_page(ignore_https_errors=True)
-            page.goto(f"https://127.0.0.1:{stack.https_port}/")
+            page.goto(f"https://{HOST}:{stack.https_port}/")
             panel = page.locator('.panel[data-path="/ws/ac/"]')
             expect(panel.locator(".state")).to_have_text("open", timeout=10_000)
             panel.locator("form.send [name=message]").fill("over wss")
@@ -236,3 +294,81 @@ def test_demo_page_over_https_talks_wss_through_nginx(stack: Stack) -> None:
             print(f"screenshot: {stack.folder / 'https-page.png'}")
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+def test_forged_forwarded_for_does_not_change_the_client_address(
+    request: pytest.FixtureRequest, server: str
+) -> None:
+    running = request.getfixturevalue(
+        "stack" if server == "daphne" else f"{server}_stack"
+    )
+    forged = {"X-Forwarded-For": "6.6.6.6, 203.0.113.9", "X-Real-IP": "6.6.6.6"}
+    response = running.https_get("/client-address/", **forged)
+    assert response.status == 200
+    # nginx's own view of the client (this test, on loopback), not the header's.
+    assert response.read() == b"127.0.0.1"
+
+
+def test_unknown_host_header_gets_no_answer(stack: Stack) -> None:
+    for port, tls in ((stack.http_port, None), (stack.https_port, stack.tls())):
+        connection = (
+            http.client.HTTPSConnection(HOST, port, context=tls, timeout=10)
+            if tls
+            else http.client.HTTPConnection(HOST, port, timeout=10)
+        )
+        connection.request("GET", "/admin/login/", headers={"Host": "evil.example"})
+        with pytest.raises(http.client.RemoteDisconnected):
+            connection.getresponse()
+
+
+def test_tls_handshake_for_an_unknown_name_is_refused(stack: Stack) -> None:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    connection = http.client.HTTPSConnection(
+        "127.0.0.1", stack.https_port, context=context, timeout=10
+    )
+    # No name at all (an address) is unknown too: only server_name is served.
+    with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
+        connection.request("GET", "/")
+
+
+def test_health_endpoint_through_nginx(stack: Stack) -> None:
+    response = stack.https_get("/healthz")
+    assert (response.status, response.read()) == (200, b"ok")
+
+
+def test_only_websocket_paths_are_upgraded(stack: Stack) -> None:
+    # Outside /ws/ nginx passes no upgrade headers: the request stays plain HTTP
+    # and Django answers it with the page, not the WebSocket router.
+    async def handshake() -> None:
+        await connect(stack.wss("/admin/login/"), ssl=stack.tls())
+
+    with pytest.raises(InvalidStatus) as answered:
+        asyncio.run(handshake())
+    assert answered.value.response.status_code == 200
+
+
+def location_blocks(config: str) -> dict[str, str]:
+    blocks = re.findall(r"\n    location ([^{]+)\{(.*?)\n    \}", config, re.S)
+    return {where.strip(): body for where, body in blocks}
+
+
+def test_websocket_settings_apply_only_to_websocket_paths(stack: Stack) -> None:
+    blocks = location_blocks((stack.project / "deploy" / "nginx.conf").read_text())
+    for directive in ["proxy_buffering off", "proxy_read_timeout", "Upgrade"]:
+        holders = [where for where, body in blocks.items() if directive in body]
+        assert holders == ["/ws/"], (directive, holders)
+
+
+def test_only_hashed_static_files_are_cached_long(stack: Stack) -> None:
+    manifest = json.loads(
+        (stack.project / "staticfiles" / "staticfiles.json").read_text()
+    )
+    hashed = manifest["paths"]["admin/css/base.css"]
+    response = stack.https_get(f"/static/{hashed}")
+    assert response.status == 200 and b"body" in response.read()
+    assert "immutable" in response.getheader("Cache-Control", "")
+    response = stack.https_get("/static/admin/css/base.css")
+    assert response.status == 200
+    assert response.getheader("Cache-Control") == "public, max-age=60"

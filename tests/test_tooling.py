@@ -24,7 +24,10 @@ def test_lint_and_type_check_pass(
         ["-m", "ruff", "format", "--check", "."],
         ["-m", "mypy", "."],
     ):
-        result = project_venv.run(*command, cwd=installed_default_project)
+        # mypy imports the settings: development ones, as the README's command asks.
+        result = project_venv.run(
+            *command, cwd=installed_default_project, env={"DJANGO_DEBUG": "1"}
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
 

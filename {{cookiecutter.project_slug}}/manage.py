@@ -10,6 +10,10 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE",
         "{{ cookiecutter.project_slug }}.settings",
     )
+    # manage.py is the developer's tool: runserver, shell and the rest run in
+    # development unless DJANGO_DEBUG says otherwise. The servers (daphne, uvicorn)
+    # do not read this file, so production stays their default.
+    os.environ.setdefault("DJANGO_DEBUG", "1")
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import channels.consumer
 import pytest
+from django.conf import settings
+from django.test import override_settings
+from pytest import TempPathFactory
 
 {% if cookiecutter.channel_layer == "redis" -%}
 from .redis_server import channel_layer_on_test_redis, redis_server  # noqa: F401
@@ -12,16 +15,52 @@ from .redis_server import channel_layer_on_test_redis, redis_server  # noqa: F40
 from .servers import SERVER_COMMANDS, Server, start_server, stop_server
 
 
-@pytest.fixture(scope="session", params=list(SERVER_COMMANDS))
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp(request.param) / "server.log"
-    running = start_server(request.param, log)
+@pytest.fixture(autouse=True)
+def static_files_without_manifest() -> Iterator[None]:
+    # The test client renders pages before any collectstatic: plain names there.
+    # The real servers in these tests run collectstatic first and use hashed names.
+    plain = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    storages = {**settings.STORAGES, "staticfiles": {"BACKEND": plain}}
+    with override_settings(STORAGES=storages):
+        yield
+
+
+class Servers:
+    """One server of each kind per session, started when a test first needs it."""
+
+    def __init__(self, folder: TempPathFactory) -> None:
+        self.folder = folder
+        self.running: dict[str, Server] = {}
+
+    def get(self, kind: str) -> Server:
+        if kind not in self.running:
+            log = self.folder.mktemp(kind) / "server.log"
+            self.running[kind] = start_server(kind, log)
+        return self.running[kind]
+
+    def stop(self) -> None:
+        for running in self.running.values():
+            stop_server(running.process)
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: TempPathFactory) -> Iterator[Servers]:
+    started = Servers(tmp_path_factory)
     try:
-        yield running
+        yield started
     finally:
-        stop_server(running.process)
+        started.stop()
+
+
+@pytest.fixture(scope="session", params=list(SERVER_COMMANDS))
+def server(request: pytest.FixtureRequest, servers: Servers) -> Server:
+    return servers.get(request.param)
+
+
+@pytest.fixture(scope="session")
+def production_server(servers: Servers) -> Server:
+    """The production command of README.md, for what only production does."""
+    return servers.get("production")
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 PRODUCTION_COMMAND = (
 {%- if cookiecutter.asgi_server == "uvicorn" %}
     "uvicorn {{ cookiecutter.project_slug }}.asgi:application --host 127.0.0.1 "
-    "--port {port} --backlog 1024 --proxy-headers --lifespan off --ws websockets "
+    "--port {port} --backlog 1024 --proxy-headers --lifespan off "
+    "--ws websockets-sansio "
     "--ws-max-size 65536 --ws-per-message-deflate false --no-access-log"
 {%- else %}
     "daphne -e tcp:port={port}:interface=127.0.0.1:backlog=1024 --proxy-headers "
@@ -32,10 +33,11 @@ SERVER_COMMANDS = {
     # The production server, loading asgi.py cold as in deployment.
     "production": "-m " + PRODUCTION_COMMAND,
 }
+# Production sets no DJANGO_DEBUG at all: production must be what a server gets when
+# nobody asks for debug (start_server drops any DJANGO_DEBUG it inherits).
 SERVER_ENVIRONMENTS = {
     "runserver": {"DJANGO_DEBUG": "1"},
     "production": {
-        "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     },
@@ -70,18 +72,40 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
     raise TimeoutError(f"server did not listen on {port} in 30 s:\n{log.read_text()}")
 
 
+def server_environment(kind: str, **extra: str) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_DEBUG"}
+    return {**inherited, "PYTHONUNBUFFERED": "1", **SERVER_ENVIRONMENTS[kind], **extra}
+
+
+def collect_static(python: str = sys.executable) -> None:
+    """What a deploy runs before the production server: hashed static files."""
+    subprocess.run(
+        [python, "manage.py", "collectstatic", "--noinput"],
+        cwd=BASE_DIR,
+        env=server_environment("production"),
+        check=True,
+        capture_output=True,
+    )
+
+
 def start_server(
-    kind: str, log: Path, python: str = sys.executable, port: int | None = None
+    kind: str,
+    log: Path,
+    python: str = sys.executable,
+    port: int | None = None,
+    **extra_environment: str,
 ) -> Server:
     port = port or free_port()
     args = SERVER_COMMANDS[kind].format(port=port).split()
+    if kind == "production":
+        collect_static(python)  # about a second; a stale manifest would serve old files
     with log.open("wb") as out:
         process = subprocess.Popen(
             [python, *args],
             cwd=BASE_DIR,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **SERVER_ENVIRONMENTS[kind]},
+            env=server_environment(kind, **extra_environment),
         )
     try:
         wait_for_port(port, process, log)

@@ -1,6 +1,7 @@
-"""Settings from the environment: development as generated, production on demand."""
+"""Settings from the environment: production by default, development when asked."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -9,29 +10,124 @@ import pytest
 
 from .servers import BASE_DIR, PRODUCTION_COMMAND
 
+SETTINGS = "{{ cookiecutter.project_slug }}.settings"
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "example.com",
 }
+FULL_HSTS = {
+    "DJANGO_HSTS_SECONDS": "31536000",
+    "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "DJANGO_HSTS_PRELOAD": "1",
+}
+
+
+def clean_environment(**env: str) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return {**inherited, **env}
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")
-    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
-        env={**environment, **env},
+        env=clean_environment(**env),
         capture_output=True,
         text=True,
     )
 
 
-def test_deploy_check_passes_with_production_variables() -> None:
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+def settings_as_a_server_loads_them(**env: str) -> subprocess.CompletedProcess[str]:
+    """Import the settings as daphne and uvicorn do: no manage.py, no defaults."""
+    code = (
+        "from django.conf import settings; "
+        "print(settings.DEBUG, settings.SECURE_HSTS_SECONDS, "
+        "settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=clean_environment(DJANGO_SETTINGS_MODULE=SETTINGS, **env),
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_debug_is_off_when_nobody_asks_for_it() -> None:
+    secrets_only = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_DEBUG"}
+    result = settings_as_a_server_loads_them(**secrets_only)
     assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "False"
+
+
+def test_without_debug_or_secrets_the_server_refuses_to_start() -> None:
+    result = settings_as_a_server_loads_them()
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("value", "debug"),
+    [
+        *((value, "True") for value in ["1", "true", "yes", "on", "TRUE", "On"]),
+        *((value, "False") for value in ["0", "false", "no", "off", "FALSE", "Off"]),
+    ],
+)
+def test_debug_reads_only_clear_yes_and_no_values(value: str, debug: str) -> None:
+    result = settings_as_a_server_loads_them(**{**PRODUCTION, "DJANGO_DEBUG": value})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == debug
+
+
+@pytest.mark.parametrize("value", ["False ", "n", "2", "debug", ""])
+def test_unrecognised_debug_value_is_refused_in_one_line(value: str) -> None:
+    result = settings_as_a_server_loads_them(**{**PRODUCTION, "DJANGO_DEBUG": value})
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == (
+        f"django.core.exceptions.ImproperlyConfigured: DJANGO_DEBUG={value!r} is not "
+        "a yes/no value: use one of 1, true, yes, on or 0, false, no, off."
+    )
+
+
+def test_manage_py_asks_for_development() -> None:
+    result = manage(
+        "shell", "-c", "from django.conf import settings; print(settings.DEBUG)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_hsts_starts_at_one_hour_without_subdomains_or_preload() -> None:
+    result = settings_as_a_server_loads_them(**PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1:] == ["3600", "False", "False"]
+
+
+def test_environment_raises_hsts() -> None:
+    result = settings_as_a_server_loads_them(**PRODUCTION, **FULL_HSTS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1:] == ["31536000", "True", "True"]
+
+
+def test_deploy_check_names_only_the_hsts_steps_left_by_default() -> None:
+    result = manage("check", "--deploy", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    warnings = sorted(set(re.findall(r"\(([\w.]+)\)", result.stderr)))
+    assert warnings == ["security.W005", "security.W021"], result.stderr
+
+
+def test_deploy_check_passes_once_the_environment_raises_hsts() -> None:
+    env = {**PRODUCTION, **FULL_HSTS}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_hsts_yes_no_variables_refuse_unclear_values() -> None:
+    result = manage("check", **PRODUCTION, DJANGO_HSTS_PRELOAD="maybe")
+    assert result.returncode != 0
+    assert "DJANGO_HSTS_PRELOAD='maybe' is not a yes/no value" in result.stderr
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
@@ -40,7 +136,7 @@ def test_production_refuses_to_start_without(missing: str) -> None:
     result = manage("check", **env)
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
-    assert f"{missing} is not set: production mode (DJANGO_DEBUG=0)" in last_line
+    assert f"{missing} is not set: production mode" in last_line
 
 
 def test_development_needs_no_variables() -> None:

@@ -1,7 +1,7 @@
 """Django settings for {{ cookiecutter.project_slug }}.
 
-Development works as generated. Production reads its secrets and hosts from the
-environment: set DJANGO_DEBUG=0, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS.
+Production is the default: it needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS from
+the environment. Development is DJANGO_DEBUG=1, which manage.py and the tests set.
 """
 
 import os
@@ -11,6 +11,22 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
+
+
+def flag(name: str, default: bool = False) -> bool:
+    """A yes/no variable; a value that is neither is refused, never guessed."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.lower() in TRUE | FALSE:
+        return value.lower() in TRUE
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a yes/no value: use one of 1, true, yes, on "
+        "or 0, false, no, off."
+    )
+
 
 def comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -19,15 +35,14 @@ def comma_list(value: str) -> list[str]:
 def required(name: str) -> str:
     if not os.environ.get(name):
         raise ImproperlyConfigured(
-            f"{name} is not set: production mode (DJANGO_DEBUG=0) needs it. "
-            "See the Production section of README.md."
+            f"{name} is not set: production mode (DJANGO_DEBUG unset or 0) needs "
+            "it. See the Production section of README.md."
         )
     return os.environ[name]
 
 
-# Development unless DJANGO_DEBUG is 0/false/no/off: then production mode, which
-# refuses to start without DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS.
-DEBUG = os.environ.get("DJANGO_DEBUG", "1").lower() not in {"0", "false", "no", "off"}
+# Fails closed: a forgotten DJANGO_DEBUG means production, never debug pages.
+DEBUG = flag("DJANGO_DEBUG")
 
 if DEBUG:
     # Made at render time for this project only; production mode never uses it.
@@ -48,11 +63,12 @@ else:
     SILENCED_SYSTEM_CHECKS = ["security.W008"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    # HSTS is sent on HTTPS responses only. Lower it while trying HTTPS out, and
-    # drop subdomains/preload if a subdomain still serves plain HTTP.
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 365 * 24 * 3600))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # HSTS starts at one hour, as Django's docs advise: a mistake then locks
+    # browsers out for an hour, not a year. Raise it (and add subdomains, then
+    # preload) once HTTPS works everywhere: README.md, Production, explains.
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "3600"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
+    SECURE_HSTS_PRELOAD = flag("DJANGO_HSTS_PRELOAD")
 
 # Origins (https://example.com) allowed to POST forms from another host or port.
 CSRF_TRUSTED_ORIGINS = comma_list(os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", ""))
@@ -74,6 +90,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers /healthz before host checks, sessions or the database.
+    "{{ cookiecutter.project_slug }}.health.health_check",
     "django.middleware.security.SecurityMiddleware",
     # Static files from Daphne itself, so the documented production command serves
     # a working page without a proxy (deploy/nginx.conf serves them when present).
@@ -172,7 +190,34 @@ DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 64 * 1024
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic writes demo.3f2a9c1b7e4d.js next to demo.js: a deploy changes
+    # the name, so no cache serves stale files, and only hashed names get WhiteNoise's
+    # (and nginx's) long cache headers. Production needs collectstatic to have run.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 # WhiteNoise also finds app static files that collectstatic has not copied yet.
 WHITENOISE_USE_FINDERS = True
+
+# One line per record on stderr, where the server and container logs look; Django's
+# default keeps errors to mail_admins when DEBUG is off. Tracebacks stay whole.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "line": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "line"},
+    },
+    # The servers' and the consumers' loggers (daphne.*, your app's) end here.
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "loggers": {
+        "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

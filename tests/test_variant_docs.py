@@ -1,0 +1,38 @@
+"""Each variant's README and nginx.conf describe that variant, not another one."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import Render
+
+
+def docs(project: Path) -> str:
+    readme = (project / "README.md").read_text()
+    nginx = (project / "deploy" / "nginx.conf").read_text()
+    return " ".join((readme + "\n" + nginx).split())
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+def test_in_memory_layer_never_suggests_several_processes(
+    render: Render, server: str
+) -> None:
+    text = docs(render(asgi_server=server))
+    assert "one per core" not in text
+    assert "keep it to one" in text
+    assert len(re.findall(r"server 127\.0\.0\.1:\d+;", text)) == 1
+
+
+def test_redis_layer_documents_one_process_per_core(render: Render) -> None:
+    text = docs(render(channel_layer="redis"))
+    assert "start one per core on its own port" in text
+    assert len(re.findall(r"server 127\.0\.0\.1:\d+;", text)) == 2
+
+
+@pytest.mark.parametrize("layer", ["in_memory", "redis"])
+def test_uvicorn_docs_name_uvicorn_processes(render: Render, layer: str) -> None:
+    text = docs(render(asgi_server="uvicorn", channel_layer=layer))
+    assert "Daphne process" not in text
+    assert "Uvicorn process" in text
+    assert "--ws websockets-sansio" in text
