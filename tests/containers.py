@@ -36,11 +36,18 @@ def image_name(kind: str) -> str:
     return f"{IMAGE_PREFIX}/{kind}:{SUITE}"
 
 
+# The daemon keeps its images here between runs, so the stand-ins are built once per
+# machine (a few minutes) rather than once per run.
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+DATA_ROOT = CACHE / "channels-template-tests" / "docker"
+
+
 class DockerDaemon:
     """A dockerd of the test session's own, stopped by its PID at the end."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, data_root: Path = DATA_ROOT) -> None:
         self.folder = folder
+        self.data_root = data_root
         self.socket = folder / "docker.sock"
         self.env = {**os.environ, "DOCKER_HOST": f"unix://{self.socket}"}
         self.env["DOCKER_BUILDKIT"] = "0"  # the classic builder: no buildx plugin here
@@ -61,7 +68,7 @@ class DockerDaemon:
         log = self.folder / "dockerd.log"
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [dockerd, "--data-root", str(self.folder / "root")]
+                [dockerd, "--data-root", str(self.data_root)]
                 + ["--exec-root", str(self.folder / "exec")]
                 + ["--pidfile", str(self.folder / "dockerd.pid")]
                 + ["-H", f"unix://{self.socket}"],
@@ -92,9 +99,17 @@ class DockerDaemon:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        # dockerd leaves its network namespace mounted; unmount what it left.
+        exec_root = str(self.folder / "exec")
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            mount_point = line.split()[1]
+            if mount_point.startswith(exec_root):
+                subprocess.run(["umount", "--lazy", mount_point], capture_output=True)
 
 
 def build_base_image(daemon: DockerDaemon, kind: str, folder: Path) -> str:
+    if daemon.docker("image", "inspect", image_name(kind)).returncode == 0:
+        return image_name(kind)  # made by an earlier run on this machine
     packages, remove = BASE_IMAGES[kind]
     rootfs = folder / kind
     result = subprocess.run(
@@ -138,15 +153,16 @@ def build_base_images(daemon: DockerDaemon, folder: Path) -> dict[str, str]:
 def build_wheelhouse(projects: list[Path], folder: Path, python: str) -> Path:
     """Wheels of every dependency of the projects, plus the build backend."""
     wheels = folder / "wheels"
-    result = subprocess.run(
-        [python, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheels)]
-        + ["setuptools>=69", "wheel"]
-        + [str(project) for project in projects],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"pip wheel failed: {result.stderr[-3000:]}")
+    # One project at a time: renders of one template share their package name.
+    for requirements in (["setuptools>=69", "wheel"], *([str(p)] for p in projects)):
+        result = subprocess.run(
+            [python, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheels)]
+            + requirements,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"pip wheel failed: {result.stderr[-3000:]}")
     return wheels
 
 

@@ -8,7 +8,9 @@ Compose command (default `docker compose`).
 
 import asyncio
 import http.client
+{%- if cookiecutter.channel_layer == "redis" %}
 import json
+{%- endif %}
 import os
 import shlex
 import shutil
@@ -26,7 +28,7 @@ from .servers import BASE_DIR, free_port
 TAG = "{{ cookiecutter.project_slug.replace('_', '-') }}-test"
 PROJECT = f"{{ cookiecutter.project_slug.replace('_', '') }}test{os.getpid()}"
 BUILD_ARGS = ["PYTHON_IMAGE", "PIP_OPTIONS"]
-COPY_IGNORE = shutil.ignore_patterns(".venv", "venv", "__pycache__", "*.sqlite3", ".env")
+COPY_IGNORE = shutil.ignore_patterns(".venv", "venv", "__pycache__", "*.sqlite3")
 
 
 def run(
@@ -127,8 +129,10 @@ class Stack:
 
     def up(self) -> None:
         for line in readme_container_commands():
-            made = subprocess.run(["bash", "-c", line], cwd=self.folder, capture_output=True)
-            assert made.returncode == 0, f"{line}\n{made.stderr.decode()[-2000:]}"
+            made = subprocess.run(
+                ["bash", "-c", line], cwd=self.folder, capture_output=True, text=True
+            )
+            assert made.returncode == 0, f"{line}\n{made.stderr[-2000:]}"
         # compose starts nginx once every web replica passes its health check.
         self.compose("up", "--detach", "--no-build")
         assert wait_for(self.healthy, 60), self.compose("logs", "--tail", "50")
