@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests start for real, when missing: Redis for the
 # channel layer, nginx for deploy/nginx.conf, Chromium for the demo page, openssl for
-# a test certificate.
+# a test certificate, Docker, Compose and debootstrap for the container tests.
 set -euo pipefail
 
 missing=()
@@ -9,6 +9,11 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v openssl >/dev/null || missing+=(openssl)
+# The container tests: their own Docker daemon, Compose v1, and debootstrap for
+# stand-in base images (no image registry is needed).
+command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ] || missing+=(docker.io)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null; then

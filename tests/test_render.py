@@ -190,3 +190,17 @@ def test_in_memory_layer_leaves_out_the_redis_tests(default_project: Path) -> No
     assert not (default_project / "tests" / "test_redis_layer.py").exists()
     assert not (default_project / "tests" / "redis_server.py").exists()
     assert "channels-redis" not in (default_project / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize("layer", ["in_memory", "redis"])
+def test_env_example_holds_every_variable_of_the_settings_table(
+    render: Render, layer: str
+) -> None:
+    project = render(channel_layer=layer)
+    readme = (project / "README.md").read_text()
+    table = readme.split("## Settings from the environment", 1)[1].split("\n\n## ")[0]
+    variables = re.findall(r"^\| `([A-Z_]+)` \|", table, re.M)
+    assert "DJANGO_SECRET_KEY" in variables
+    example = (project / ".env.example").read_text()
+    for variable in variables:
+        assert f"{variable}=" in example, variable

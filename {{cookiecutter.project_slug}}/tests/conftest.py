@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from typing import Any
+from pathlib import Path
 
 import channels.consumer
 import pytest
@@ -83,3 +84,19 @@ def database_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(channels.consumer, "aclose_old_connections", recording_close)
     return hops
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--containers",
+        action="store_true",
+        help="also build the Docker image and run the compose stack (minutes)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # Not collected at all without --containers: a plain `pytest` stays fast and
+    # reports no skipped tests.
+    if collection_path.name == "test_containers.py":
+        return not config.getoption("--containers")
+    return None
