@@ -1,8 +1,8 @@
 """Fixtures shared by the tests."""
 
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import channels.consumer
 import pytest

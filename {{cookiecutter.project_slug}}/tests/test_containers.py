@@ -171,9 +171,7 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    image: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
+def stack(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(tmp_path_factory.mktemp("stack") / "project", image)
     try:
         running.up()
