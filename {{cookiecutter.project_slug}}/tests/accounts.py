@@ -3,11 +3,18 @@
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .servers import BASE_DIR, SERVER_ENVIRONMENTS
+from .servers import (
+    BASE_DIR,
+    SERVER_ENVIRONMENTS,
+    Server,
+    start_server,
+    stop_server,
+)
 
 USERS = ("alice", "bob")
 PASSWORD = "a-long-test-password-42"
@@ -70,3 +77,16 @@ def session_cookie(username: str, env: dict[str, str]) -> str:
 def accounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment of a database holding USERS, for servers and manage.py."""
     return make_database(tmp_path_factory.mktemp("accounts"))
+
+
+@pytest.fixture(scope="session")
+def server_with_users(
+    accounts: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The production server on the database where alice and bob can log in."""
+    log = tmp_path_factory.mktemp("users") / "server.log"
+    server = start_server("production", log, env=accounts)
+    try:
+        yield server
+    finally:
+        stop_server(server.process)

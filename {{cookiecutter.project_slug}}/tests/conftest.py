@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import override_settings
 from pytest import TempPathFactory
 
-from .accounts import accounts  # noqa: F401
+from .accounts import accounts, server_with_users  # noqa: F401
 {% if cookiecutter.channel_layer == "redis" -%}
 from .redis_server import channel_layer_on_test_redis, redis_server  # noqa: F401
 {% endif -%}

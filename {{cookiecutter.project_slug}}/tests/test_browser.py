@@ -125,18 +125,6 @@ def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) 
         stop_server(again.process)
 
 
-@pytest.fixture(scope="module")
-def server_with_users(
-    accounts: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp("users") / "server.log"
-    server = start_server("production", log, env=accounts)
-    try:
-        yield server
-    finally:
-        stop_server(server.process)
-
-
 def test_anonymous_page_shows_a_log_in_line(server: Server, page: Page) -> None:
     page.goto(http_url(server))
     line = page.locator(".notifications .login")

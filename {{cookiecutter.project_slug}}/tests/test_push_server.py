@@ -5,26 +5,13 @@ import json
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from .accounts import {% if cookiecutter.channel_layer == "in_memory" %}manage, {% endif %}session_cookie
-from .servers import Server, start_server, stop_server
-
-
-@pytest.fixture(scope="module")
-def push_server(
-    accounts: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp("push") / "server.log"
-    server = start_server("production", log, env=accounts)
-    try:
-        yield server
-    finally:
-        stop_server(server.process)
+from .servers import Server
 
 
 def post(server: Server, path: str, cookies: dict[str, str], **headers: str) -> int:
@@ -69,20 +56,20 @@ async def push_test_notification(server: Server, session: str) -> None:
 
 
 async def test_anonymous_socket_is_refused_with_403_and_no_traceback(
-    push_server: Server,
+    server_with_users: Server,
 ) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        await connect(push_server.url + "/ws/notifications/", open_timeout=10)
+        await connect(server_with_users.url + "/ws/notifications/", open_timeout=10)
     assert refused.value.response.status_code == 403
-    assert "Traceback" not in push_server.log.read_text()
+    assert "Traceback" not in server_with_users.log.read_text()
 
 
 async def test_the_view_pushes_to_the_logged_in_users_socket(
-    push_server: Server, accounts: dict[str, str]
+    server_with_users: Server, accounts: dict[str, str]
 ) -> None:
     session = await asyncio.to_thread(session_cookie, "alice", accounts)
-    async with notifications(push_server, session) as websocket:
-        await push_test_notification(push_server, session)
+    async with notifications(server_with_users, session) as websocket:
+        await push_test_notification(server_with_users, session)
         message = await received(websocket)
     assert isinstance(message, dict)
     assert message["message"].startswith("Test notification")
@@ -90,10 +77,10 @@ async def test_the_view_pushes_to_the_logged_in_users_socket(
 
 
 async def test_manage_py_push_refuses_the_in_memory_layer_and_reaches_no_one(
-    push_server: Server, accounts: dict[str, str]
+    server_with_users: Server, accounts: dict[str, str]
 ) -> None:
     session = await asyncio.to_thread(session_cookie, "alice", accounts)
-    async with notifications(push_server, session) as websocket:
+    async with notifications(server_with_users, session) as websocket:
         result = await asyncio.to_thread(
             manage, "push", "--user", "alice", "never arrives", env=accounts
         )
@@ -104,7 +91,7 @@ async def test_manage_py_push_refuses_the_in_memory_layer_and_reaches_no_one(
         assert "channel_layer=redis" in lines[0]
         # A push that can arrive is the first thing the socket gets: the
         # command's never did.
-        await push_test_notification(push_server, session)
+        await push_test_notification(server_with_users, session)
         first = await received(websocket)
     assert isinstance(first, dict)
     assert first["message"].startswith("Test notification")
