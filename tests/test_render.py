@@ -89,7 +89,7 @@ def test_dependencies_declare_ranges(default_project: Path) -> None:
     dependencies = project["project"]["dependencies"]
     assert "django>=5.2,<7" in dependencies
     assert any(dep.startswith("channels>=") for dep in dependencies)
-    assert "daphne>=4.2.2,<5" in dependencies
+    assert "daphne>=4.2.3,<5" in dependencies
 
 
 LONGEST_SLUG = "a_thirty_character_identifier_"
