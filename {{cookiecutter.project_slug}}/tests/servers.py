@@ -1,5 +1,6 @@
 """The project's real server, started as a subprocess on a free port."""
 
+import functools
 import os
 import secrets
 import socket
@@ -79,8 +80,13 @@ def server_environment(kind: str, **extra: str) -> dict[str, str]:
     return {**inherited, "PYTHONUNBUFFERED": "1", **SERVER_ENVIRONMENTS[kind], **extra}
 
 
+@functools.cache
 def collect_static(python: str = sys.executable) -> None:
-    """What a deploy runs before the production server: hashed static files."""
+    """What a deploy runs before the production server: hashed static files.
+
+    Once per test session: the static sources do not change while the tests run,
+    and a session starts many production servers.
+    """
     subprocess.run(
         [python, "manage.py", "collectstatic", "--noinput"],
         cwd=BASE_DIR,
@@ -96,19 +102,18 @@ def start_server(
     python: str = sys.executable,
     port: int | None = None,
     env: dict[str, str] | None = None,
-    **extra_environment: str,
 ) -> Server:
     port = port or free_port()
     args = SERVER_COMMANDS[kind].format(port=port).split()
     if kind == "production":
-        collect_static(python)  # about a second; a stale manifest would serve old files
+        collect_static(python)  # a manifest left by an earlier run may be stale
     with log.open("wb") as out:
         process = subprocess.Popen(
             [python, *args],
             cwd=BASE_DIR,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=server_environment(kind, **{**(env or {}), **extra_environment}),
+            env=server_environment(kind, **(env or {})),
         )
     try:
         wait_for_port(port, process, log)

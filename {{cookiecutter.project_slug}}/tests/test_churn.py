@@ -30,16 +30,17 @@ PROBE = Path(__file__).resolve().parent / "leak_probe"
 
 
 @pytest.fixture
-def probed_server(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Server, Path]]:
+def probed_server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
     """The production server, with leak_probe/sitecustomize.py loaded into it."""
     folder = Path(tempfile.mkdtemp(prefix="churn-"))  # short: a socket path's limit
     probe = folder / "probe.sock"
     paths = [str(PROBE), *filter(None, [os.environ.get("PYTHONPATH")])]
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
-    monkeypatch.setenv("LEAK_PROBE_SOCKET", str(probe))
-    server = start_server("production", tmp_path / "server.log")
+    # Only the server gets the probe: not collectstatic, which runs first.
+    probe_environment = {
+        "PYTHONPATH": os.pathsep.join(paths),
+        "LEAK_PROBE_SOCKET": str(probe),
+    }
+    server = start_server("production", tmp_path / "server.log", env=probe_environment)
     try:
         yield server, probe
     finally:

@@ -60,9 +60,11 @@ def test_environment_raises_hsts(tmp_path: Path) -> None:
     raised = start_server(
         "production",
         tmp_path / "server.log",
-        DJANGO_HSTS_SECONDS="31536000",
-        DJANGO_HSTS_INCLUDE_SUBDOMAINS="1",
-        DJANGO_HSTS_PRELOAD="1",
+        env={
+            "DJANGO_HSTS_SECONDS": "31536000",
+            "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "1",
+            "DJANGO_HSTS_PRELOAD": "1",
+        },
     )
     try:
         response, _ = get(raised, "/admin/login/", **{"X-Forwarded-Proto": "https"})

@@ -35,10 +35,6 @@ def answer(listener: socket.socket) -> None:
 if "LEAK_PROBE_SOCKET" in os.environ:
     tracemalloc.start()
     listener = socket.socket(socket.AF_UNIX)
-    # The last process started with this environment binds it: the test's server,
-    # after commands such as collectstatic that ran first and left the file behind.
-    if os.path.exists(os.environ["LEAK_PROBE_SOCKET"]):
-        os.unlink(os.environ["LEAK_PROBE_SOCKET"])
     listener.bind(os.environ["LEAK_PROBE_SOCKET"])
     listener.listen()
     # A thread, not the event loop: it answers whatever the server is doing.
