@@ -100,7 +100,7 @@ class Stack:
                     "production",
                     log,
                     python=self.venv.python,
-                    DJANGO_SETTINGS_MODULE="probe_settings",
+                    env={"DJANGO_SETTINGS_MODULE": "probe_settings"},
                 )
             )
         self.start_nginx()
