@@ -17,6 +17,8 @@ ALSO_IMPORTED = {
     "cbor2", "cffi", "constantly", "cryptography", "hyperlink", "idna", "incremental",
     "msgpack", "packaging", "pycparser", "service_identity", "sqlparse", "twisted",
     "txaio", "typing_extensions", "ujson", "zope",
+    # django-cors-headers installs as corsheaders
+    "corsheaders",
     # channels-redis and uvicorn[standard]
     "redis", "_yaml", "anyio", "click", "dotenv", "h11", "httptools", "uvloop",
     "watchfiles", "yaml",

@@ -12,7 +12,7 @@ def top_level(folder: Path) -> set[str]:
     return {path.name for path in folder.iterdir() if path.name != "__pycache__"}
 
 
-def test_project_package_holds_what_startproject_would_plus_security(
+def test_project_package_holds_what_startproject_would_plus_the_policy(
     default_project: Path,
 ) -> None:
     package = default_project / "my_channels_project"
@@ -24,6 +24,9 @@ def test_project_package_holds_what_startproject_would_plus_security(
         "security.py",
         # /healthz, answered before the host check: see the module's docstring.
         "health.py",
+        # WebSocket tokens, which security.py checks and the app's views and
+        # wstoken command issue.
+        "tokens.py",
     }
 
 
@@ -40,7 +43,8 @@ def test_channels_app_holds_only_what_the_user_edits(default_project: Path) -> N
         "templates",
         "static",
     }
-    assert (app / "management" / "commands" / "push.py").is_file()
+    for command in ["push.py", "wstoken.py"]:
+        assert (app / "management" / "commands" / command).is_file(), command
 
 
 def test_tooling_app_holds_the_checker_its_checks_and_startconsumer(

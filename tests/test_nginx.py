@@ -9,6 +9,7 @@ import re
 import shutil
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +40,12 @@ def client_address(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [path("client-address/", client_address), *project_urls]
+"""
+
+
+CREATE_USER = """
+from django.contrib.auth import get_user_model
+get_user_model().objects.get_or_create(username={username!r})
 """
 
 
@@ -167,6 +174,23 @@ class Stack:
         self.redis.stop()
         os.environ.pop("REDIS_URL", None)
 
+    def token(self, username: str) -> str:
+        """`manage.py wstoken` against the upstreams' database and secret key."""
+        production = self.servers.SERVER_ENVIRONMENTS["production"]
+        for args in (
+            ["manage.py", "migrate", "--noinput"],
+            ["manage.py", "shell", "-c", CREATE_USER.format(username=username)],
+            ["manage.py", "wstoken", username],
+        ):
+            result = self.venv.run(*args, cwd=self.project, env=production)
+            assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.strip()
+
+    def logs(self) -> str:
+        files = [self.folder / "nginx-access.log", self.folder / "nginx-error.log"]
+        files += [upstream.log for upstream in self.upstreams]
+        return "\n".join(path.read_text() for path in files if path.exists())
+
     def tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.cert))
 
@@ -225,7 +249,7 @@ async def chat_through(stack: Stack) -> None:
     url = stack.wss("/ws/chat/proxied/")
     clients = [await connect(url, ssl=stack.tls()) for _ in range(CLIENTS)]
     try:
-        await asyncio.sleep(0.3)  # the last group_add lands before the send
+        # No wait needed: ChatConsumer joins its group before it accepts.
         await clients[0].send(json.dumps({"message": "through nginx"}))
         replies = await asyncio.gather(
             *(asyncio.wait_for(client.recv(), 10) for client in clients)
@@ -372,3 +396,37 @@ def test_only_hashed_static_files_are_cached_long(stack: Stack) -> None:
     response = stack.https_get("/static/admin/css/base.css")
     assert response.status == 200
     assert response.getheader("Cache-Control") == "public, max-age=60"
+
+
+@pytest.mark.parametrize("transport", ["header", "subprotocol", "refused"])
+def test_a_token_never_reaches_the_logs(stack: Stack, transport: str) -> None:
+    token = stack.token("alice")
+    if transport == "refused":  # tampered: the upstream logs why, not what
+        token = ("B" if token[0] == "A" else "A") + token[1:]
+    offered = {
+        "header": {"additional_headers": {"Authorization": f"Bearer {token}"}},
+        "subprotocol": {"subprotocols": ["bearer", f"bearer.{token}"]},
+        "refused": {"additional_headers": {"Authorization": f"Bearer {token}"}},
+    }[transport]
+    url = stack.wss("/ws/notifications/")
+    status = "403" if transport == "refused" else "101"
+    line = re.compile(rf'"GET /ws/notifications/ HTTP/1\.1" {status} ')
+    logged_before = len(line.findall(stack.logs()))
+
+    async def handshake() -> None:
+        async with connect(url, ssl=stack.tls(), **offered) as websocket:
+            await websocket.send("hello")  # any frame gets an error reply
+            assert "error" in json.loads(await asyncio.wait_for(websocket.recv(), 10))
+
+    if transport == "refused":
+        with pytest.raises(InvalidStatus) as refused:
+            asyncio.run(handshake())
+        assert refused.value.response.status_code == 403
+    else:
+        asyncio.run(handshake())
+    # nginx writes the access line once both sides have closed: wait for it.
+    deadline = time.monotonic() + 10
+    while len(line.findall(stack.logs())) == logged_before:
+        assert time.monotonic() < deadline, stack.logs()
+        time.sleep(0.05)
+    assert token not in stack.logs()

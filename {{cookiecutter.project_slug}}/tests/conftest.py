@@ -11,6 +11,7 @@ from django.test import override_settings
 from pytest import TempPathFactory
 
 from .accounts import accounts, server_with_users  # noqa: F401
+from .frontend import frontend_origin  # noqa: F401
 {% if cookiecutter.channel_layer == "redis" -%}
 from .redis_server import channel_layer_on_test_redis, redis_server  # noqa: F401
 {% endif -%}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from .accounts import PASSWORD
+from .accounts import PASSWORD, push_test_notification, session_cookie
 from .servers import Server, start_server, stop_server
 
 # Debian's chromium; Playwright drives it and downloads no browser of its own.
@@ -144,6 +144,60 @@ def test_log_in_and_a_pushed_notification_shows_in_the_panel(
     expect(page).to_have_url(http_url(server_with_users))
     box = panel(page, "/ws/notifications/")
     expect(box.locator(".state")).to_have_text("open", timeout=10_000)
+    # The panel signs in with a token from ws-token/, as a separate frontend must.
+    protocol = "document.querySelector('.notifications').panel.socket.protocol"
+    assert page.evaluate(protocol) == "bearer"
     box.locator("form.push button").click()
-    expect_received(page, "/ws/notifications/", "Test notification")
+    expect_received(page, "/ws/notifications/", "Test notification for alice.")
     screenshot(page, tmp_path / "notifications.png")
+
+
+# A separate frontend's code, as README.md (Who is connected) gives it: a token from
+# the API's endpoint with the session cookie, then offered as a subprotocol.
+FETCH_TOKEN = """async (api) => {
+  const response = await fetch(api + "/ws-token/", {
+    method: "POST",
+    credentials: "include",
+  });
+  return (await response.json()).token;
+}"""
+OPEN_SOCKET = """([url, token]) => {
+  const socket = new WebSocket(url, ["bearer", "bearer." + token]);
+  const log = document.getElementById("log");
+  socket.onopen = () => (document.title = "open: " + socket.protocol);
+  socket.onmessage = (event) => {
+    const entry = document.createElement("li");
+    entry.textContent = JSON.parse(event.data).message;
+    log.append(entry);
+  };
+}"""
+
+
+def test_a_page_on_a_listed_origin_connects_with_a_token_from_the_endpoint(
+    server_with_users: Server,
+    accounts: dict[str, str],
+    frontend_origin: str,
+    browser: Browser,
+) -> None:
+    api = f"http://127.0.0.1:{server_with_users.port}"
+    session = session_cookie("alice", accounts)
+    context = browser.new_context()
+    try:
+        # Logged in to the API's site, as after its login page.
+        context.add_cookies([{"name": "sessionid", "value": session, "url": api}])
+        page = context.new_page()
+        page.goto(frontend_origin + "/")
+        token = page.evaluate(FETCH_TOKEN, api)
+        # From here on the socket has the token alone to say who it is.
+        context.clear_cookies()
+        page.evaluate(
+            OPEN_SOCKET, [server_with_users.url + "/ws/notifications/", token]
+        )
+        expect(page).to_have_title("open: bearer", timeout=10_000)
+        push_test_notification(server_with_users, session)
+        expect(page.locator("#log li")).to_have_text(
+            ["Test notification for alice."], timeout=10_000
+        )
+    finally:
+        context.close()
+    assert token not in server_with_users.log.read_text()

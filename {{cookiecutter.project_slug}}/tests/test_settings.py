@@ -157,3 +157,46 @@ def test_hsts_seconds_refuses_what_is_not_a_number() -> None:
         "DJANGO_HSTS_SECONDS='1y' is not a whole number of seconds: "
         "e.g. 3600 (an hour) or 31536000 (a year)."
     )
+
+
+def test_websocket_origins_are_read_as_full_origins() -> None:
+    origins = "https://App.example.com, http://localhost:5173"
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; "
+        "print(settings.WEBSOCKET_ALLOWED_ORIGINS == settings.CORS_ALLOWED_ORIGINS, "
+        "*settings.WEBSOCKET_ALLOWED_ORIGINS)",
+        DJANGO_WEBSOCKET_ALLOWED_ORIGINS=origins,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == [
+        "True",
+        "https://app.example.com",
+        "http://localhost:5173",
+    ]
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "app.example.com",
+        "ftp://app.example.com",
+        "https://.example.com",
+        "*",
+    ],
+)
+def test_a_websocket_origin_that_is_not_one_is_refused_in_one_line(
+    origin: str,
+) -> None:
+    env = {**PRODUCTION, "DJANGO_WEBSOCKET_ALLOWED_ORIGINS": f"http://ok.test,{origin}"}
+    result = settings_as_a_server_loads_them(**env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: "
+        f"DJANGO_WEBSOCKET_ALLOWED_ORIGINS: {origin!r} is not an origin: write "
+        "scheme://host[:port] with no path or trailing slash, e.g. "
+        "https://app.example.com,http://localhost:5173."
+    )

@@ -6,6 +6,7 @@ the environment. Development is DJANGO_DEBUG=1, which manage.py and the tests se
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,6 +41,25 @@ def seconds(name: str, default: int) -> int:
 
 def comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def origins(name: str) -> list[str]:
+    """Full origins, as browsers send them in the Origin header."""
+    values = [value.lower() for value in comma_list(os.environ.get(name, ""))]
+    for value in values:
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in {"http", "https"}
+            or not parts.hostname
+            or parts.hostname.startswith(".")
+            or value != f"{parts.scheme}://{parts.netloc}"
+        ):
+            raise ImproperlyConfigured(
+                f"{name}: {value!r} is not an origin: write scheme://host[:port] with "
+                "no path or trailing slash, e.g. "
+                "https://app.example.com,http://localhost:5173."
+            )
+    return values
 
 
 def required(name: str) -> str:
@@ -83,6 +103,16 @@ else:
 # Origins (https://example.com) allowed to POST forms from another host or port.
 CSRF_TRUSTED_ORIGINS = comma_list(os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", ""))
 
+# Separate frontends (https://app.example.com, a dev server on localhost:5173): their
+# pages may open WebSockets here, besides ALLOWED_HOSTS' own, and fetch a token from
+# ws-token/ with the user's session. README.md, Who is connected, explains.
+WEBSOCKET_ALLOWED_ORIGINS = origins("DJANGO_WEBSOCKET_ALLOWED_ORIGINS")
+# django-cors-headers lets those origins, and no others, read the token endpoint's
+# answer with the user's cookies; CORS covers that one URL (urls.py) and no other.
+CORS_ALLOWED_ORIGINS = WEBSOCKET_ALLOWED_ORIGINS
+CORS_URLS_REGEX = r"^/ws-token/$"
+CORS_ALLOW_CREDENTIALS = True
+
 INSTALLED_APPS = [
     # Daphne first: its runserver command must replace staticfiles' WSGI one.
     "daphne",
@@ -93,6 +123,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "corsheaders",
     "{{ cookiecutter.app_slug }}",
     # Our tooling (wiring checks, startconsumer): delete this line and the folder
     # to drop it; the project works the same without.
@@ -102,6 +133,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: answers /healthz before host checks, sessions or the database.
     "{{ cookiecutter.project_slug }}.health.health_check",
+    # Before anything that may answer: CORS headers go on every answer it covers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from Daphne itself, so the documented production command serves
     # a working page without a proxy (deploy/nginx.conf serves them when present).

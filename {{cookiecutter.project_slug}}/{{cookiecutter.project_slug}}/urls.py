@@ -20,4 +20,6 @@ urlpatterns = [
         views.push_test_notification,
         name="push_test_notification",
     ),
+    # settings.CORS_URLS_REGEX names this path: move them together.
+    path("ws-token/", views.websocket_token, name="websocket_token"),
 ]

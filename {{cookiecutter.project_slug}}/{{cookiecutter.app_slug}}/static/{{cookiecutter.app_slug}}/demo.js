@@ -25,7 +25,20 @@ class Panel {
 
   connect() {
     this.setState("connecting");
-    const socket = new WebSocket(socketUrl(this.path));
+    // No token (the server is down, or restarting): try again, as on a close.
+    this.protocols().then(
+      (protocols) => this.open(protocols),
+      () => this.retry(),
+    );
+  }
+
+  // Subprotocols to offer; the notifications panel offers a token.
+  async protocols() {
+    return [];
+  }
+
+  open(protocols) {
+    const socket = new WebSocket(socketUrl(this.path), protocols);
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.retryDelay = 500;
@@ -36,11 +49,15 @@ class Panel {
     });
     socket.addEventListener("close", () => {
       if (this.socket !== socket) return; // replaced on purpose (a new room)
-      this.setState("closed");
-      // Try again, more slowly each time, until the server is back.
-      setTimeout(() => this.connect(), this.retryDelay);
-      this.retryDelay = Math.min(this.retryDelay * 2, 5000);
+      this.retry();
     });
+  }
+
+  // Try again, more slowly each time, until the server is back.
+  retry() {
+    this.setState("closed");
+    setTimeout(() => this.connect(), this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, 5000);
   }
 
   send() {
@@ -118,6 +135,16 @@ class NotificationsPanel extends Panel {
         () => this.write("error", "push failed: no answer from the server"),
       );
     });
+  }
+
+  // Signs in with a token, as a page on a separate frontend must (README.md, Who
+  // is connected): a fresh one per connection, from the session. Such a page
+  // adds credentials: "include" to call this server from its own origin.
+  async protocols() {
+    const response = await fetch(this.element.dataset.tokenUrl, { method: "POST" });
+    if (!response.ok) throw new Error("no token: HTTP " + response.status);
+    const { token } = await response.json();
+    return ["bearer", "bearer." + token];
   }
 
   decode(data) {

@@ -1,0 +1,206 @@
+"""Who connects, through the real server: tokens, sessions and listed origins."""
+
+import asyncio
+import json
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin, Subprotocol
+
+from .accounts import (
+    LISTED_ORIGIN,
+    push_test_notification,
+    received,
+    session_cookie,
+    spoiled_token,
+    wstoken,
+)
+from .servers import Server
+
+
+def tampered(token: str) -> str:
+    """One character of the payload changed: the signature no longer matches."""
+    return ("B" if token[0] == "A" else "A") + token[1:]
+
+
+@asynccontextmanager
+async def notifications(
+    server: Server,
+    token: str | None = None,
+    session: str | None = None,
+    browser_transport: bool = False,
+) -> AsyncIterator[ClientConnection]:
+    """ws/notifications/ with a token in the Authorization header (a script) or as
+    a subprotocol (what a browser can send), and maybe a session cookie."""
+    headers = {}
+    if session is not None:
+        headers["Cookie"] = f"sessionid={session}"
+    if token is not None and not browser_transport:
+        headers["Authorization"] = f"Bearer {token}"
+    protocols = [Subprotocol("bearer"), Subprotocol(f"bearer.{token}")]
+    async with connect(
+        server.url + "/ws/notifications/",
+        additional_headers=headers,
+        subprotocols=protocols if browser_transport else None,
+        origin=Origin(LISTED_ORIGIN) if browser_transport else None,
+        open_timeout=10,
+    ) as websocket:
+        yield websocket
+
+
+async def push_to(server: Server, username: str, env: dict[str, str]) -> None:
+    """The test-notification view, logged in as that user: a push to them."""
+    session = await asyncio.to_thread(session_cookie, username, env)
+    await asyncio.to_thread(push_test_notification, server, session)
+
+
+async def refusal(server: Server, token: str, session: str | None = None) -> int:
+    with pytest.raises(InvalidStatus) as refused:
+        async with notifications(server, token, session):
+            pass
+    return refused.value.response.status_code
+
+
+def assert_never_logged(token: str, server: Server) -> None:
+    log = server.log.read_text()
+    assert token not in log
+    assert "Traceback" not in log
+
+
+async def test_a_header_token_connects_as_its_user(
+    server_with_users: Server, accounts: dict[str, str]
+) -> None:
+    token = await asyncio.to_thread(wstoken, "alice", accounts)
+    async with notifications(server_with_users, token) as websocket:
+        await push_to(server_with_users, "alice", accounts)
+        assert await received(websocket) == {"message": "Test notification for alice."}
+    assert_never_logged(token, server_with_users)
+
+
+async def test_a_browser_offers_the_token_as_a_subprotocol(
+    server_with_users: Server, accounts: dict[str, str]
+) -> None:
+    token = await asyncio.to_thread(wstoken, "alice", accounts)
+    async with notifications(
+        server_with_users, token, browser_transport=True
+    ) as websocket:
+        # The answer names "bearer", never the token: browsers require one of
+        # the offered values, and a token must not travel back.
+        assert websocket.subprotocol == "bearer"
+        assert websocket.response is not None
+        assert websocket.response.headers["Sec-WebSocket-Protocol"] == "bearer"
+        await push_to(server_with_users, "alice", accounts)
+        assert await received(websocket) == {"message": "Test notification for alice."}
+    assert_never_logged(token, server_with_users)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("expired", "expired"),
+        ("tampered", "bad signature: tampered, or signed with another SECRET_KEY"),
+        ("password", "revoked: the user's password changed"),
+        ("inactive", "the user is inactive"),
+        ("deleted", "its user no longer exists"),
+    ],
+)
+async def test_a_spoiled_token_is_refused_with_403_and_one_log_line(
+    server_with_users: Server, accounts: dict[str, str], change: str, reason: str
+) -> None:
+    username = f"token-{change}"
+    if change == "tampered":
+        token = tampered(await asyncio.to_thread(wstoken, "alice", accounts))
+    else:
+        token = await asyncio.to_thread(spoiled_token, username, change, accounts)
+    logged_before = server_with_users.log.read_text().count("token refused (")
+    assert await refusal(server_with_users, token) == 403
+    # Logged before the refusal was sent: it is in the file now.
+    lines = server_with_users.log.read_text().splitlines()
+    refusals = [line for line in lines if "token refused (" in line]
+    assert len(refusals) == logged_before + 1
+    assert refusals[-1].endswith(
+        f"WebSocket /ws/notifications/: token refused ({reason})"
+    )
+    assert_never_logged(token, server_with_users)
+    # The server goes on: a fresh client with a good token connects.
+    good = await asyncio.to_thread(wstoken, "alice", accounts)
+    async with notifications(server_with_users, good) as websocket:
+        await push_to(server_with_users, "alice", accounts)
+        assert await received(websocket) == {"message": "Test notification for alice."}
+
+
+async def test_a_token_decides_over_a_session_of_someone_else(
+    server_with_users: Server, accounts: dict[str, str]
+) -> None:
+    alice = await asyncio.to_thread(session_cookie, "alice", accounts)
+    bob_token = await asyncio.to_thread(wstoken, "bob", accounts)
+    async with notifications(server_with_users, bob_token, alice) as websocket:
+        # Pushed in this order, alice's would come first if it came at all.
+        await push_to(server_with_users, "alice", accounts)
+        await push_to(server_with_users, "bob", accounts)
+        assert await received(websocket) == {"message": "Test notification for bob."}
+
+
+async def test_a_bad_token_is_refused_even_with_a_good_session(
+    server_with_users: Server, accounts: dict[str, str]
+) -> None:
+    alice = await asyncio.to_thread(session_cookie, "alice", accounts)
+    token = tampered(await asyncio.to_thread(wstoken, "alice", accounts))
+    assert await refusal(server_with_users, token, alice) == 403
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        (LISTED_ORIGIN, True),
+        ("http://127.0.0.1", True),  # in ALLOWED_HOSTS, as before
+        ("http://app.example.test:5174", False),  # listed host, another port
+        ("https://app.example.test:5173", False),  # listed host, another scheme
+        ("http://evil.example.test", False),
+    ],
+)
+async def test_only_listed_origins_and_allowed_hosts_may_connect(
+    server_with_users: Server, origin: str, accepted: bool
+) -> None:
+    url = server_with_users.url + "/ws/ac/"
+    if accepted:
+        async with connect(url, origin=Origin(origin), open_timeout=10) as websocket:
+            await websocket.send("hello")
+            assert await asyncio.wait_for(websocket.recv(), 10) == "hello"
+    else:
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(url, origin=Origin(origin), open_timeout=10)
+        assert refused.value.response.status_code == 403
+
+
+def token_endpoint(server: Server, session: str, origin: str) -> urllib.request.Request:
+    return urllib.request.Request(
+        f"http://127.0.0.1:{server.port}/ws-token/",
+        method="POST",
+        headers={"Cookie": f"sessionid={session}", "Origin": origin},
+    )
+
+
+@pytest.mark.parametrize("origin", [LISTED_ORIGIN, "http://evil.example.test"])
+async def test_the_token_endpoint_shares_its_answer_with_listed_origins_only(
+    server_with_users: Server, accounts: dict[str, str], origin: str
+) -> None:
+    session = await asyncio.to_thread(session_cookie, "alice", accounts)
+    request = token_endpoint(server_with_users, session, origin)
+    with await asyncio.to_thread(urllib.request.urlopen, request, timeout=10) as answer:
+        shared_with = answer.headers.get("Access-Control-Allow-Origin")
+        token = json.load(answer)["token"]
+    if origin != LISTED_ORIGIN:
+        assert shared_with is None  # the browser keeps the answer from the page
+        return
+    assert shared_with == origin
+    async with notifications(
+        server_with_users, token, browser_transport=True
+    ) as websocket:
+        await push_to(server_with_users, "alice", accounts)
+        assert await received(websocket) == {"message": "Test notification for alice."}
+    assert_never_logged(token, server_with_users)

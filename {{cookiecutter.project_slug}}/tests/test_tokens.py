@@ -1,0 +1,152 @@
+"""tokens.py, the token endpoint and `manage.py wstoken`, without a server."""
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from {{ cookiecutter.project_slug }}.tokens import (
+    BROWSER_LIFETIME,
+    TokenRefused,
+    make_token,
+    user_for_token,
+)
+
+# What RFC 6455 allows in a Sec-WebSocket-Protocol value (an RFC 7230 token).
+PROTOCOL_VALUE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+FRONTEND = "http://app.example.test:5173"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice() -> User:
+    return User.objects.create_user("alice", password="a-long-test-password-42")
+
+
+def refusal(token: str, now: dt.datetime | None = None) -> str:
+    with pytest.raises(TokenRefused) as refused:
+        user_for_token(token, now)
+    return str(refused.value)
+
+
+def test_a_token_names_its_user_until_it_expires(alice: User) -> None:
+    issued = timezone.now()
+    token = make_token(alice, dt.timedelta(minutes=5), now=issued)
+    assert token.expires == issued.replace(microsecond=0) + dt.timedelta(minutes=5)
+    assert user_for_token(token.value, now=issued + dt.timedelta(minutes=4)) == alice
+    assert refusal(token.value, now=issued + dt.timedelta(minutes=5)) == "expired"
+
+
+def test_a_token_fits_in_a_header_and_a_subprotocol(alice: User) -> None:
+    assert PROTOCOL_VALUE.fullmatch("bearer." + make_token(alice).value)
+
+
+@pytest.mark.parametrize("position", [0, 20, -1])
+def test_a_changed_character_breaks_the_signature(alice: User, position: int) -> None:
+    token = make_token(alice).value
+    changed = "A" if token[position] != "A" else "B"
+    tampered = token[:position] + changed + token[position:][1:]
+    assert (
+        refusal(tampered)
+        == "bad signature: tampered, or signed with another SECRET_KEY"
+    )
+
+
+def test_another_secret_key_refuses_the_token(alice: User) -> None:
+    token = make_token(alice).value
+    with override_settings(SECRET_KEY="another-" + "k" * 50):
+        assert refusal(token).startswith("bad signature")
+
+
+@pytest.mark.parametrize("junk", ["", "bearer", "a.b", "no-separator", "é.é"])
+def test_junk_is_refused_as_a_bad_signature(junk: str) -> None:
+    assert refusal(junk).startswith("bad signature")
+
+
+def test_a_password_change_revokes_earlier_tokens(alice: User) -> None:
+    before = make_token(alice).value
+    alice.set_password("another-long-password-43")
+    alice.save()
+    assert refusal(before) == "revoked: the user's password changed"
+    assert user_for_token(make_token(alice).value) == alice
+
+
+def test_an_inactive_users_token_is_refused(alice: User) -> None:
+    token = make_token(alice).value
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    assert refusal(token) == "the user is inactive"
+
+
+def test_a_deleted_users_token_is_refused(alice: User) -> None:
+    token = make_token(alice).value
+    alice.delete()
+    assert refusal(token) == "its user no longer exists"
+
+
+def test_the_endpoint_gives_a_logged_in_user_a_short_lived_token(
+    alice: User,
+) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post("/ws-token/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    answer = response.json()
+    assert set(answer) == {"token", "expires"}
+    assert user_for_token(answer["token"]) == alice
+    expires = dt.datetime.fromisoformat(answer["expires"])
+    assert expires - timezone.now() <= BROWSER_LIFETIME
+
+
+def test_the_endpoint_refuses_anonymous_users_and_gets() -> None:
+    response = Client().post("/ws-token/")
+    assert response.status_code == 403
+    assert response.json() == {"error": "Log in first: tokens name a user."}
+    assert Client().get("/ws-token/").status_code == 405
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FRONTEND])
+@pytest.mark.parametrize(
+    ("origin", "path", "shared"),
+    [
+        (FRONTEND, "/ws-token/", True),
+        ("http://evil.example.test", "/ws-token/", False),
+        (FRONTEND, "/notifications/test/", False),
+    ],
+)
+def test_cors_shares_only_the_token_endpoint_with_listed_origins(
+    alice: User, origin: str, path: str, shared: bool
+) -> None:
+    client = Client()
+    client.force_login(alice)
+    response = client.post(path, headers={"Origin": origin})
+    if shared:
+        assert response["Access-Control-Allow-Origin"] == origin
+        assert response["Access-Control-Allow-Credentials"] == "true"
+    else:
+        assert "Access-Control-Allow-Origin" not in response
+
+
+def test_wstoken_prints_the_token_alone_on_stdout(alice: User) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("wstoken", "alice", "--minutes", "30", stdout=out, stderr=err)
+    token = out.getvalue().strip()
+    assert user_for_token(token) == alice
+    expired = timezone.now() + dt.timedelta(minutes=31)
+    assert refusal(token, now=expired) == "expired"
+    expiry = r"Expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.\n"
+    assert re.fullmatch(expiry, err.getvalue())
+
+
+def test_wstoken_refuses_unknown_and_inactive_users(alice: User) -> None:
+    with pytest.raises(CommandError, match="No user named 'bob'"):
+        call_command("wstoken", "bob")
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    with pytest.raises(CommandError, match="'alice' is inactive"):
+        call_command("wstoken", "alice")
