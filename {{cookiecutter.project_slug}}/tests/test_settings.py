@@ -160,7 +160,7 @@ def test_hsts_seconds_refuses_what_is_not_a_number() -> None:
 
 
 def test_websocket_origins_are_read_as_full_origins() -> None:
-    origins = "https://App.example.com, http://localhost:5173"
+    origins = "https://App.example.com, http://localhost:5173,http://[::1]:8080"
     result = manage(
         "shell",
         "-c",
@@ -170,10 +170,11 @@ def test_websocket_origins_are_read_as_full_origins() -> None:
         DJANGO_WEBSOCKET_ALLOWED_ORIGINS=origins,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-3:] == [
+    assert result.stdout.split()[-4:] == [
         "True",
         "https://app.example.com",
         "http://localhost:5173",
+        "http://[::1]:8080",
     ]
 
 
@@ -186,6 +187,12 @@ def test_websocket_origins_are_read_as_full_origins() -> None:
         "ftp://app.example.com",
         "https://.example.com",
         "*",
+        "https://*.example.com",
+        "https://user:pw@app.example.com",
+        "https://app.example.com:443",
+        "http://localhost:99999",
+        "http://localhost:port",
+        "https://bücher.example",
     ],
 )
 def test_a_websocket_origin_that_is_not_one_is_refused_in_one_line(
@@ -196,7 +203,8 @@ def test_a_websocket_origin_that_is_not_one_is_refused_in_one_line(
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
         "django.core.exceptions.ImproperlyConfigured: "
-        f"DJANGO_WEBSOCKET_ALLOWED_ORIGINS: {origin!r} is not an origin: write "
-        "scheme://host[:port] with no path or trailing slash, e.g. "
+        f"DJANGO_WEBSOCKET_ALLOWED_ORIGINS: {origin.lower()!r} is not an origin as "
+        "browsers send it: write scheme://host[:port] with no path, trailing slash, "
+        "user, wildcard or default port (punycode for non-ASCII names), e.g. "
         "https://app.example.com,http://localhost:5173."
     )

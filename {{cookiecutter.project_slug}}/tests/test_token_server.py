@@ -123,7 +123,7 @@ async def test_a_spoiled_token_is_refused_with_403_and_one_log_line(
     refusals = [line for line in lines if "token refused (" in line]
     assert len(refusals) == logged_before + 1
     assert refusals[-1].endswith(
-        f"WebSocket /ws/notifications/: token refused ({reason})"
+        f"WebSocket '/ws/notifications/': token refused ({reason})"
     )
     assert_never_logged(token, server_with_users)
     # The server goes on: a fresh client with a good token connects.

@@ -1,15 +1,19 @@
-"""tokens.py, the token endpoint and `manage.py wstoken`, without a server."""
+"""tokens.py, the token middleware, the endpoint and `manage.py wstoken`, no server."""
 
 import datetime as dt
 import io
 import re
+from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from {{ cookiecutter.project_slug }}.security import TokenAuthMiddleware
 from {{ cookiecutter.project_slug }}.tokens import (
     BROWSER_LIFETIME,
     TokenRefused,
@@ -62,6 +66,16 @@ def test_another_secret_key_refuses_the_token(alice: User) -> None:
     token = make_token(alice).value
     with override_settings(SECRET_KEY="another-" + "k" * 50):
         assert refusal(token).startswith("bad signature")
+
+
+def test_a_key_rotation_with_fallbacks_keeps_tokens(alice: User) -> None:
+    old_key = "old-" + "k" * 50
+    with override_settings(SECRET_KEY=old_key):
+        token = make_token(alice).value
+    with override_settings(
+        SECRET_KEY="new-" + "k" * 50, SECRET_KEY_FALLBACKS=[old_key]
+    ):
+        assert user_for_token(token) == alice
 
 
 @pytest.mark.parametrize("junk", ["", "bearer", "a.b", "no-separator", "é.é"])
@@ -142,6 +156,78 @@ def test_wstoken_prints_the_token_alone_on_stdout(alice: User) -> None:
     assert refusal(token, now=expired) == "expired"
     expiry = r"Expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.\n"
     assert re.fullmatch(expiry, err.getvalue())
+
+
+@pytest.mark.parametrize("minutes", ["0", "-5", "1.5", str(366 * 24 * 60 + 1)])
+def test_wstoken_refuses_lifetimes_outside_a_minute_to_a_year(
+    alice: User, minutes: str
+) -> None:
+    with pytest.raises(CommandError, match="is not a whole number from 1 to"):
+        call_command("wstoken", "alice", "--minutes", minutes)
+
+
+# Channels closes stale connections around the lookup, the test's transaction too.
+@pytest.mark.django_db(transaction=True)
+def test_a_token_connection_gets_a_session_of_its_own(alice: User) -> None:
+    """Token bob, cookie alice: a consumer's login() or logout() must not touch
+    alice's session."""
+    bob = User.objects.create_user("bob", password="another-long-password-43")
+    client = Client()
+    client.force_login(alice)
+    alice_session = SessionStore(client.session.session_key)
+    seen: dict[str, Any] = {}
+
+    async def consumer(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    scope = {
+        "type": "websocket",
+        "path": "/ws/notifications/",
+        "headers": [(b"authorization", f"Bearer {make_token(bob).value}".encode())],
+        "subprotocols": [],
+        "session": alice_session,
+        "user": alice,
+    }
+    async_to_sync(TokenAuthMiddleware(consumer))(scope, None, None)
+    assert seen["user"] == bob
+    assert seen["session"].session_key is None
+    assert not any(name == b"authorization" for name, _ in seen["headers"])
+
+
+@pytest.mark.parametrize(
+    ("headers", "protocols"),
+    [
+        ([(b"authorization", b"Bearer ")], []),
+        ([(b"authorization", b"bearer")], []),
+        ([], ["bearer"]),
+    ],
+)
+def test_a_client_that_means_a_token_but_sends_none_is_refused(
+    headers: list[tuple[bytes, bytes]], protocols: list[str]
+) -> None:
+    sent: list[dict[str, Any]] = []
+    arriving: list[dict[str, Any]] = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.disconnect", "code": 1006},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return arriving.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def consumer(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("reached the consumer")
+
+    scope = {
+        "type": "websocket",
+        "path": "/ws/notifications/",
+        "headers": headers,
+        "subprotocols": protocols,
+    }
+    async_to_sync(TokenAuthMiddleware(consumer))(scope, receive, send)
+    assert sent[0]["type"] == "websocket.close"  # before accept: HTTP 403
 
 
 def test_wstoken_refuses_unknown_and_inactive_users(alice: User) -> None:

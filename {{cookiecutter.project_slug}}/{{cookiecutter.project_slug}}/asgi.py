@@ -20,13 +20,13 @@ os.environ.setdefault(
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import WebsocketDenier
 from django.urls import re_path
 
 import {{ cookiecutter.app_slug }}.routing
 from {{ cookiecutter.project_slug }}.security import (
     AuthMiddlewareStack,
     BrowserOriginValidator,
+    WebsocketRefuser,
 )
 
 application = ProtocolTypeRouter(
@@ -39,7 +39,7 @@ application = ProtocolTypeRouter(
                         *{{ cookiecutter.app_slug }}.routing.websocket_urlpatterns,
                         # Refuse unknown paths with a clean 403 rather than
                         # URLRouter's ValueError (a 500 and a traceback).
-                        re_path(r"", WebsocketDenier.as_asgi()),
+                        re_path(r"", WebsocketRefuser.as_asgi()),
                     ]
                 )
             )

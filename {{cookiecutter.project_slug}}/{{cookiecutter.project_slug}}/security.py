@@ -2,8 +2,9 @@
 else from the session."""
 
 import logging
-from collections.abc import Iterable
+from importlib import import_module
 from typing import Any
+from urllib.parse import urlparse
 
 from channels.auth import AuthMiddleware
 from channels.db import database_sync_to_async
@@ -22,8 +23,15 @@ BEARER_PROTOCOL = "bearer"
 TOKEN_PROTOCOL_PREFIX = "bearer."
 
 
+class WebsocketRefuser(WebsocketDenier):
+    """Channels' WebsocketDenier (HTTP 403) without a channel layer: a refusal
+    costs no Redis round trip, and still works while Redis is down."""
+
+    channel_layer_alias = None  # type: ignore[assignment]
+
+
 class BrowserOriginValidator:
-    """Channels' OriginValidator for handshakes that carry an Origin.
+    """Channels' origin check, for handshakes that carry an Origin.
 
     Browsers always send Origin, so a page on another site cannot open a socket
     here with the user's cookies (cross-site WebSocket hijacking). Allowed: the
@@ -40,13 +48,16 @@ class BrowserOriginValidator:
         if settings.DEBUG and not hosts:  # what Django itself allows then
             hosts = ["localhost", "127.0.0.1", "[::1]"]
         allowed = [*hosts, *settings.WEBSOCKET_ALLOWED_ORIGINS]
-        self.origin_checked = OriginValidator(application, allowed)
+        # Only its matching is used: its refusal would start a channel layer.
+        self.origins = OriginValidator(application, allowed)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
-        headers = scope.get("headers", ())
-        has_origin = any(name == b"origin" for name, _ in headers)
-        app = self.origin_checked if has_origin else self.application
-        return await app(scope, receive, send)
+        origin = next((v for n, v in scope["headers"] if n == b"origin"), None)
+        if origin is None or self.origins.valid_origin(
+            urlparse(origin.decode("latin1"))
+        ):
+            return await self.application(scope, receive, send)
+        return await WebsocketRefuser()(scope, receive, send)
 
 
 class SessionAuthMiddleware(AuthMiddleware):
@@ -79,33 +90,57 @@ class TokenAuthMiddleware:
         self.application = application
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
-        offered = scope.get("subprotocols", [])
-        protocols = [p for p in offered if not p.startswith(TOKEN_PROTOCOL_PREFIX)]
-        in_protocols = [
-            p.removeprefix(TOKEN_PROTOCOL_PREFIX) for p in offered if p not in protocols
-        ]
-        token = bearer_header(scope["headers"]) or next(iter(in_protocols), None)
+        token, protocols = offered_token(scope)
         if token is None:
-            return await self.application(scope, receive, send)
-        try:
-            user = await database_sync_to_async(user_for_token)(token)
-        except TokenRefused as refused:
-            logger.warning("WebSocket %s: token refused (%s)", scope["path"], refused)
-            return await WebsocketDenier()(scope, receive, send)
+            return await self.application(scope, receive, send)  # the session decides
+        user = await authenticate(scope["path"], token)
+        if user is None:
+            return await WebsocketRefuser()(scope, receive, send)
         headers = [(n, v) for n, v in scope["headers"] if n != b"authorization"]
-        scope = {**scope, "user": user, "headers": headers, "subprotocols": protocols}
+        scope = {
+            **scope,
+            "user": user,
+            # Not the cookie's session: login() or logout() in this consumer must
+            # not touch the session of someone else in the same browser.
+            "session": import_module(settings.SESSION_ENGINE).SessionStore(),
+            "headers": headers,
+            "subprotocols": protocols,
+        }
         if BEARER_PROTOCOL in protocols:
             send = answer_bearer(send)
         return await self.application(scope, receive, send)
 
 
-def bearer_header(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
+def offered_token(scope: Any) -> tuple[str | None, list[str]]:
+    """The token a client sent ("" if it meant to and sent none, None if it sent
+    no sign of one), and the subprotocols left for the consumer."""
+    offered = scope.get("subprotocols", [])
+    protocols = [p for p in offered if not p.startswith(TOKEN_PROTOCOL_PREFIX)]
+    in_protocols = [
+        p.removeprefix(TOKEN_PROTOCOL_PREFIX)
+        for p in offered
+        if p.startswith(TOKEN_PROTOCOL_PREFIX)
+    ]
+    for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, token = value.decode("latin1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-    return None
+            if scheme.lower() == "bearer":
+                return token.strip(), protocols
+    if in_protocols:
+        return in_protocols[0], protocols
+    return ("" if BEARER_PROTOCOL in protocols else None), protocols
+
+
+async def authenticate(path: str, token: str) -> Any:
+    """The token's user, or None after one log line saying why not."""
+    try:
+        if not token:
+            raise TokenRefused("bearer offered without a token")
+        return await database_sync_to_async(user_for_token)(token)
+    except TokenRefused as refused:
+        # %r: a path may hold a decoded newline, which would forge a log line.
+        logger.warning("WebSocket %r: token refused (%s)", path, refused)
+        return None
 
 
 def answer_bearer(send: Any) -> Any:

@@ -9,6 +9,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+{%- if cookiecutter.channel_layer == "redis" %}
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+{%- endif %}
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,19 +48,31 @@ def comma_list(value: str) -> list[str]:
 
 
 def origins(name: str) -> list[str]:
-    """Full origins, as browsers send them in the Origin header."""
+    """Full origins, exactly as browsers send them in the Origin header."""
     values = [value.lower() for value in comma_list(os.environ.get(name, ""))]
     for value in values:
         parts = urlsplit(value)
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or above 65535
+            port = -1
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"  # IPv6
+        as_sent = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
         if (
             parts.scheme not in {"http", "https"}
-            or not parts.hostname
-            or parts.hostname.startswith(".")
-            or value != f"{parts.scheme}://{parts.netloc}"
+            or not host.isascii()
+            or not host.strip(".[]")
+            or host.startswith(".")
+            or "*" in host
+            or port in {-1, {"http": 80, "https": 443}.get(parts.scheme)}
+            or value != as_sent
         ):
             raise ImproperlyConfigured(
-                f"{name}: {value!r} is not an origin: write scheme://host[:port] with "
-                "no path or trailing slash, e.g. "
+                f"{name}: {value!r} is not an origin as browsers send it: write "
+                "scheme://host[:port] with no path, trailing slash, user, wildcard "
+                "or default port (punycode for non-ASCII names), e.g. "
                 "https://app.example.com,http://localhost:5173."
             )
     return values
@@ -187,6 +203,10 @@ CHANNEL_LAYERS = {
                     # under load the cut comes first and kills the consumer
                     # (channels_redis#422). Wait longer, but not forever.
                     "socket_timeout": 15,
+                    # After a Redis restart every pooled connection is dead, and
+                    # the first command on each would kill its consumer: retry it
+                    # on a new connection (0.5 s, 1 s, 1 s apart) instead.
+                    "retry": Retry(ExponentialBackoff(cap=1, base=0.5), 3),
                 },
             ],
             # Messages a channel may hold unread before sends to it fail.

@@ -10,6 +10,7 @@ a deactivated or deleted user's tokens name no one.
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import signing
@@ -40,9 +41,19 @@ def _signer() -> signing.Signer:
     return signing.Signer(salt=SALT, sep=".")
 
 
-def _fingerprint(user: AbstractBaseUser) -> str:
+def _fingerprint(user: AbstractBaseUser, secret: str | bytes | None = None) -> str:
     """Changes when the password does; reveals nothing of the hash."""
-    return salted_hmac(SALT, user.password, algorithm="sha256").hexdigest()[:20]
+    digest = salted_hmac(SALT, user.password, secret=secret, algorithm="sha256")
+    return digest.hexdigest()[:20]
+
+
+def _password_unchanged(claims: dict[str, str], user: AbstractBaseUser) -> bool:
+    # Under SECRET_KEY_FALLBACKS too, as the signature: a key rotation that keeps
+    # sessions keeps tokens.
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return any(
+        constant_time_compare(claims["pw"], _fingerprint(user, key)) for key in keys
+    )
 
 
 def make_token(
@@ -72,7 +83,7 @@ def user_for_token(token: str, now: dt.datetime | None = None) -> AbstractBaseUs
     user = user_model._default_manager.filter(pk=claims["user"]).first()
     if user is None:
         raise TokenRefused("its user no longer exists")
-    if not constant_time_compare(claims["pw"], _fingerprint(user)):
+    if not _password_unchanged(claims, user):
         raise TokenRefused("revoked: the user's password changed")
     if not user.is_active:
         raise TokenRefused("the user is inactive")

@@ -15,10 +15,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from {{ cookiecutter.project_slug }}.tokens import COMMAND_LIFETIME, make_token
 
+# A year: a longer-lived token is a password that nobody can change.
+MAX_MINUTES = 366 * 24 * 60
+
 
 def minutes(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number above 0")
+    if not value.isdigit() or not 1 <= int(value) <= MAX_MINUTES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a whole number from 1 to {MAX_MINUTES} (a year)"
+        )
     return int(value)
 
 
