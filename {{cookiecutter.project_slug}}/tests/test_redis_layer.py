@@ -14,24 +14,47 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from .accounts import manage, session_cookie
 from .redis_server import RedisServer
-from .servers import Server, start_server, stop_server
+from .servers import Server, free_port, start_server, stop_server
 
 CLIENTS = 200
 
 
-@pytest.fixture
-def two_servers(
-    tmp_path: Path, redis_server: RedisServer, accounts: dict[str, str]
-) -> Iterator[list[Server]]:
+def start_two(folder: Path, env: dict[str, str]) -> Iterator[list[Server]]:
     servers = [
-        start_server("production", tmp_path / f"server-{n}.log", env=accounts)
-        for n in (1, 2)
+        start_server("production", folder / f"server-{n}.log", env=env) for n in (1, 2)
     ]
     try:
         yield servers
     finally:
         for server in servers:
             stop_server(server.process)
+
+
+@pytest.fixture
+def two_servers(
+    tmp_path: Path, redis_server: RedisServer, accounts: dict[str, str]
+) -> Iterator[list[Server]]:
+    yield from start_two(tmp_path, accounts)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis for one test to stop: the session's servers never see the outage."""
+    folder = tmp_path / "own-redis"
+    folder.mkdir()
+    redis = RedisServer(free_port(), folder)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+@pytest.fixture
+def two_servers_on_own_redis(
+    tmp_path: Path, own_redis: RedisServer, accounts: dict[str, str]
+) -> Iterator[list[Server]]:
+    yield from start_two(tmp_path, {**accounts, "REDIS_URL": own_redis.url})
 
 
 async def say(websocket: ClientConnection, message: str) -> None:
@@ -110,13 +133,13 @@ async def chat_flows_across(servers: list[Server]) -> bool:
 
 
 async def test_redis_outage_spares_echo_and_chat_recovers(
-    two_servers: list[Server], redis_server: RedisServer
+    two_servers_on_own_redis: list[Server], own_redis: RedisServer
 ) -> None:
-    one, two = two_servers
+    one, two = two_servers_on_own_redis
     async with connect(one.url + "/ws/chat/outage/") as alice:
-        redis_server.stop()
+        own_redis.stop()
         try:
-            for server in two_servers:
+            for server in two_servers_on_own_redis:
                 await echo_works(server)  # echo consumers do not use the layer
 
             # The chat send fails visibly: an error reply or a closed socket.
@@ -126,17 +149,17 @@ async def test_redis_outage_spares_echo_and_chat_recovers(
                 assert "error" in reply
             except ConnectionClosed:
                 pass
-            for server in two_servers:
+            for server in two_servers_on_own_redis:
                 await echo_works(server)
         finally:
-            redis_server.start()
+            own_redis.start()
 
     back = time.monotonic()
     while not await chat_flows_across([one, two]):
         assert time.monotonic() - back < 20, "chat did not recover within 20 s"
         await asyncio.sleep(0.5)
     print(f"chat flowed again {time.monotonic() - back:.1f} s after Redis came back")
-    for server in two_servers:
+    for server in two_servers_on_own_redis:
         await echo_works(server)
 
 
