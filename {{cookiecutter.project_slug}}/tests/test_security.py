@@ -1,4 +1,5 @@
-"""scope["user"] and scope["session"] on every socket, from the Django session."""
+"""The handshake policy: scope["user"] and scope["session"] from the Django
+session, and the origin check."""
 
 from typing import Any
 
@@ -6,9 +7,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, override_settings
 
-from {{ cookiecutter.project_slug }}.security import AuthMiddlewareStack
+from {{ cookiecutter.project_slug }}.security import (
+    AuthMiddlewareStack,
+    BrowserOriginValidator,
+)
 
 Scope = dict[str, Any]
 
@@ -52,3 +56,20 @@ def test_logged_in_browser_gets_its_user(logged_in_session: tuple[str, int]) -> 
     scope = async_to_sync(handshake)([(b"cookie", f"sessionid={cookie}".encode())])
     assert scope["user"].is_authenticated
     assert scope["user"].pk == user_id
+
+
+@override_settings(WEBSOCKET_ALLOWED_ORIGINS=["http://app.example.test:5173"])
+@pytest.mark.parametrize(
+    "origin",
+    [b"http://app.example.test:99999", b"http://app.example.test:abc", b"http://[::1"],
+)
+async def test_an_origin_that_does_not_parse_is_refused(origin: bytes) -> None:
+    scopes: list[Scope] = []
+    communicator = WebsocketCommunicator(
+        BrowserOriginValidator(recording_app(scopes)),
+        "/ws/",
+        headers=[(b"origin", origin)],
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
+    assert scopes == []

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from {{ cookiecutter.project_slug }}.security import TokenAuthMiddleware
+from {{ cookiecutter.project_slug }}.security import TokenAuthMiddleware, offered_token
 from {{ cookiecutter.project_slug }}.tokens import (
     BROWSER_LIFETIME,
     TokenRefused,
@@ -192,6 +192,56 @@ def test_a_token_connection_gets_a_session_of_its_own(alice: User) -> None:
     assert seen["user"] == bob
     assert seen["session"].session_key is None
     assert not any(name == b"authorization" for name, _ in seen["headers"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_browser_token_reaches_the_consumer_in_no_header(alice: User) -> None:
+    """The server keeps the offered subprotocols in a header too: a consumer that
+    logs its headers must not log the token."""
+    token = make_token(alice).value
+    seen: dict[str, Any] = {}
+
+    async def consumer(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    offered = f"bearer, bearer.{token}, chat".encode()
+    scope = {
+        "type": "websocket",
+        "path": "/ws/notifications/",
+        "headers": [(b"sec-websocket-protocol", offered), (b"host", b"x")],
+        "subprotocols": ["bearer", f"bearer.{token}", "chat"],
+    }
+    async_to_sync(TokenAuthMiddleware(consumer))(scope, None, None)
+    assert seen["user"] == alice
+    assert seen["subprotocols"] == ["bearer", "chat"]
+    assert sorted(seen["headers"]) == [
+        (b"host", b"x"),
+        (b"sec-websocket-protocol", b"bearer, chat"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "protocols"),
+    [
+        (b"Bearer t0k", []),
+        (b"bearer\tt0k", []),
+        (b"BEARER   t0k ", []),
+        (None, ["bearer", "bearer.t0k"]),
+        (None, ["Bearer.t0k"]),
+    ],
+)
+def test_a_token_is_found_however_it_is_spelled(
+    header: bytes | None, protocols: list[str]
+) -> None:
+    headers = [] if header is None else [(b"authorization", header)]
+    token, left = offered_token({"headers": headers, "subprotocols": protocols})
+    assert token == "t0k"
+    assert "t0k" not in "".join(left)
+
+
+def test_other_authorization_schemes_are_not_tokens() -> None:
+    headers = [(b"authorization", b"Basic YWxpY2U6cHc=")]
+    assert offered_token({"headers": headers, "subprotocols": []}) == (None, [])
 
 
 @pytest.mark.parametrize(

@@ -53,11 +53,15 @@ class BrowserOriginValidator:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
         origin = next((v for n, v in scope["headers"] if n == b"origin"), None)
-        if origin is None or self.origins.valid_origin(
-            urlparse(origin.decode("latin1"))
-        ):
+        if origin is None or self.allowed(origin.decode("latin1")):
             return await self.application(scope, receive, send)
         return await WebsocketRefuser()(scope, receive, send)
+
+    def allowed(self, origin: str) -> bool:
+        try:
+            return self.origins.valid_origin(urlparse(origin))
+        except ValueError:  # a port that is not a number, or above 65535
+            return False
 
 
 class SessionAuthMiddleware(AuthMiddleware):
@@ -83,7 +87,7 @@ class TokenAuthMiddleware:
     middleware answers for them. A token decides who connects, even when a
     session cookie names someone else: it was sent for this connection on
     purpose. A bad token is refused with 403, never downgraded to the session.
-    Consumers see neither the header nor the token protocol, so cannot log them.
+    Consumers see the token in no header and no subprotocol, so cannot log it.
     """
 
     def __init__(self, application: Any) -> None:
@@ -96,7 +100,13 @@ class TokenAuthMiddleware:
         user = await authenticate(scope["path"], token)
         if user is None:
             return await WebsocketRefuser()(scope, receive, send)
-        headers = [(n, v) for n, v in scope["headers"] if n != b"authorization"]
+        headers = [
+            (n, v)
+            for n, v in scope["headers"]
+            if n not in {b"authorization", b"sec-websocket-protocol"}
+        ]
+        if protocols:
+            headers.append((b"sec-websocket-protocol", ", ".join(protocols).encode()))
         scope = {
             **scope,
             "user": user,
@@ -115,20 +125,23 @@ def offered_token(scope: Any) -> tuple[str | None, list[str]]:
     """The token a client sent ("" if it meant to and sent none, None if it sent
     no sign of one), and the subprotocols left for the consumer."""
     offered = scope.get("subprotocols", [])
-    protocols = [p for p in offered if not p.startswith(TOKEN_PROTOCOL_PREFIX)]
+    protocols = [p for p in offered if not is_token_protocol(p)]
     in_protocols = [
-        p.removeprefix(TOKEN_PROTOCOL_PREFIX)
-        for p in offered
-        if p.startswith(TOKEN_PROTOCOL_PREFIX)
+        p[len(TOKEN_PROTOCOL_PREFIX) :] for p in offered if is_token_protocol(p)
     ]
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, token = value.decode("latin1").partition(" ")
-            if scheme.lower() == "bearer":
-                return token.strip(), protocols
+            words = value.decode("latin1").split(maxsplit=1)  # any whitespace
+            if words and words[0].lower() == "bearer":
+                return (words[1].strip() if len(words) == 2 else ""), protocols
     if in_protocols:
         return in_protocols[0], protocols
     return ("" if BEARER_PROTOCOL in protocols else None), protocols
+
+
+def is_token_protocol(protocol: str) -> bool:
+    prefix = protocol[: len(TOKEN_PROTOCOL_PREFIX)]
+    return prefix.lower() == TOKEN_PROTOCOL_PREFIX
 
 
 async def authenticate(path: str, token: str) -> Any:

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 {%- if cookiecutter.channel_layer == "redis" %}
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 {%- endif %}
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -205,8 +206,13 @@ CHANNEL_LAYERS = {
                     "socket_timeout": 15,
                     # After a Redis restart every pooled connection is dead, and
                     # the first command on each would kill its consumer: retry it
-                    # on a new connection (0.5 s, 1 s, 1 s apart) instead.
-                    "retry": Retry(ExponentialBackoff(cap=1, base=0.5), 3),
+                    # on a new connection (0.5 s, 1 s, 1 s apart) instead. Only a
+                    # lost connection: a timeout means Redis is stalled, not gone.
+                    "retry": Retry(
+                        ExponentialBackoff(cap=1, base=0.25),
+                        3,
+                        supported_errors=(RedisConnectionError,),
+                    ),
                 },
             ],
             # Messages a channel may hold unread before sends to it fail.
