@@ -3,16 +3,18 @@
 Not part of the test suite (pytest collects only test_*.py, so CI never runs it): a
 tool for finding flaky generated tests. For each combination of
 tests/test_generated_projects.py it renders the template, installs the project once,
-runs its `pytest` N times, optionally with one core kept busy by a pinned busy loop,
-and prints a table of passes per test. Failing runs keep their output and server
-logs under --workdir. Start small; the machine may be shared:
+runs its `pytest` N times, optionally beside busy loops (--load N, or --busy-core for
+one pinned to CPU 1), and prints a table of passes per test, each failure's assertion
+line, and the slowest tests by median duration. Failing runs keep their output and
+server logs under --workdir. Start small; the machine may be shared:
 
-    .venv/bin/python tests/flakes.py --runs 2 --busy-core
-    .venv/bin/python tests/flakes.py --runs 10 --busy-core --python313
+    .venv/bin/python tests/flakes.py --runs 2 --load 2
+    .venv/bin/python tests/flakes.py --runs 10 --load 2 --python313
 """
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,12 +38,20 @@ BUSY_CPU = 1
 # The busy loop ends by itself after this long, should this script die unkilled.
 BUSY_LOOP_LIMIT_SECONDS = 6 * 3600
 BUSY_LOOP = f"""
-import os, time
-os.sched_setaffinity(0, {{{BUSY_CPU}}})
+import os, sys, time
+if sys.argv[1:] == ["pinned"]:
+    os.sched_setaffinity(0, {{{BUSY_CPU}}})
 end = time.monotonic() + {BUSY_LOOP_LIMIT_SECONDS}
 while time.monotonic() < end:
     pass
 """
+
+
+def start_busy_loops(count: int, pinned: bool) -> list[subprocess.Popen[bytes]]:
+    """`count` busy loops, free to run on any core, or one pinned to BUSY_CPU."""
+    if pinned:
+        return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP, "pinned"])]
+    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(count)]
 
 
 def label(answers: dict[str, str], python: str) -> str:
@@ -58,24 +68,38 @@ def python_version(python: str) -> str:
     ).stdout.strip()
 
 
-def outcomes(junit: Path) -> dict[str, bool]:
-    """Each test's id and whether it passed, from pytest's JUnit XML report."""
+class Outcome:
+    """One test in one run, from pytest's JUnit XML report."""
+
+    def __init__(self, case: ElementTree.Element) -> None:
+        problems = [c for c in case if c.tag in {"failure", "error", "skipped"}]
+        self.passed = not problems
+        self.seconds = float(case.get("time") or 0)
+        # The assertion line pytest reports (its "E   ..." lines), or its message.
+        self.reason = ""
+        for problem in problems:
+            lines = (problem.text or "").splitlines()
+            errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+            self.reason = " / ".join(errors[:2]) or problem.get("message", "")
+
+
+def outcomes(junit: Path) -> dict[str, Outcome]:
+    """Each test's id and outcome."""
     if not junit.exists():
         return {}
-    results = {}
-    for case in ElementTree.parse(junit).iter("testcase"):
-        test = f"{case.get('classname')}::{case.get('name')}"
-        results[test] = not any(
-            child.tag in {"failure", "error", "skipped"} for child in case
-        )
-    return results
+    return {
+        f"{case.get('classname')}::{case.get('name')}": Outcome(case)
+        for case in ElementTree.parse(junit).iter("testcase")
+    }
 
 
 def run_suite(
     venv: ProjectVenv, project: Path, folder: Path, runs: int
-) -> tuple[Counter[str], list[str]]:
-    """Run the project's suite `runs` times; passes per test, and a line per run."""
+) -> tuple[Counter[str], dict[str, list[float]], list[str]]:
+    """Run the project's suite `runs` times: passes and durations per test, and a
+    report (a line per run, then each failure with its assertion line)."""
     passes: Counter[str] = Counter()
+    durations: dict[str, list[float]] = {}
     seen: set[str] = set()
     lines = []
     for run in range(1, runs + 1):
@@ -97,19 +121,49 @@ def run_suite(
         (output / "pytest.txt").write_text(result.stdout + result.stderr)
         results = outcomes(junit)
         seen.update(results)
-        passes.update(test for test, passed in results.items() if passed)
-        failed = sorted(test for test, passed in results.items() if not passed)
+        passes.update(test for test, outcome in results.items() if outcome.passed)
+        for test, outcome in results.items():
+            durations.setdefault(test, []).append(outcome.seconds)
+        failed = sorted(test for test, outcome in results.items() if not outcome.passed)
         if result.returncode == 0 and results and not failed:
             shutil.rmtree(output)  # keep only what a failure needs explaining
             lines.append(f"  run {run}: passed in {seconds:.0f} s")
+            print(lines[-1], flush=True)
         else:
             summary = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
             lines.append(f"  run {run}: {summary} in {seconds:.0f} s; see {output}")
-            lines.extend(f"    failed: {test}" for test in failed)
-        print(lines[-1], flush=True)
+            for test in failed:
+                lines.append(f"    failed: {test}")
+                lines.append(f"      {results[test].reason[:400]}")
+            print("\n".join(lines[-1 - 2 * len(failed) :]), flush=True)
     for test in seen:
         passes.setdefault(test, 0)
-    return passes, lines
+    return passes, durations, lines
+
+
+def slowest(durations: dict[str, dict[str, list[float]]], count: int = 10) -> str:
+    """The slowest tests over every project, by median seconds per run."""
+    rows = sorted(
+        (
+            (statistics.median(seconds), name, test)
+            for name, tests in durations.items()
+            for test, seconds in tests.items()
+        ),
+        reverse=True,
+    )
+    lines = ["| median s | project | test |", "|---|---|---|"]
+    lines += [
+        f"| {median:.1f} | {name} | {test} |" for median, name, test in rows[:count]
+    ]
+    totals = {
+        name: sum(statistics.median(seconds) for seconds in tests.values())
+        for name, tests in durations.items()
+    }
+    lines.append("")
+    lines += [
+        f"{name}: {total:.0f} s of test time per run" for name, total in totals.items()
+    ]
+    return "\n".join(lines)
 
 
 def table(results: dict[str, Counter[str]], runs: int, every_test: bool) -> str:
@@ -145,6 +199,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="suite runs per project")
     parser.add_argument(
+        "--load",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N busy loops (on any core) meanwhile, stopped by PID at the end",
+    )
+    parser.add_argument(
         "--busy-core",
         action="store_true",
         help=f"keep CPU {BUSY_CPU} busy with a pinned busy loop meanwhile",
@@ -176,10 +237,9 @@ def main() -> None:
         plan.append(({}, python_313()))
     print(f"workdir: {workdir}", flush=True)
 
-    busy = None
-    if args.busy_core:
-        busy = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+    busy = start_busy_loops(args.load, args.busy_core)
     results: dict[str, Counter[str]] = {}
+    durations: dict[str, dict[str, list[float]]] = {}
     report = []
     venvs: dict[str, ProjectVenv] = {}
     try:
@@ -191,18 +251,23 @@ def main() -> None:
             if python not in venvs:
                 venvs[python] = ProjectVenv.create(folder / "venv", python)
             venvs[python].install(project)
-            passes, lines = run_suite(venvs[python], project, folder, args.runs)
+            passes, times, lines = run_suite(venvs[python], project, folder, args.runs)
             results[name] = passes
+            durations[name] = times
             report.extend([f"{name}:", *lines])
     finally:
-        if busy is not None:
-            busy.kill()  # by PID: only the process this script started
-            busy.wait()
+        for loop in busy:
+            loop.kill()  # by PID: only the processes this script started
+            loop.wait()
     print()
-    print(f"{args.runs} runs per project" + (", CPU 1 busy" if busy else ""))
+    load = f", CPU {BUSY_CPU} busy" if args.busy_core else ""
+    load = load or (f", {args.load} busy loops" if args.load else "")
+    print(f"{args.runs} runs per project{load}")
     print("\n".join(report))
     print()
     print(table(results, args.runs, args.every_test))
+    print()
+    print(slowest(durations))
 
 
 if __name__ == "__main__":

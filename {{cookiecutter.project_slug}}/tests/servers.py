@@ -21,12 +21,18 @@ PRODUCTION_COMMAND = (
     "--ws-max-size 65536 --ws-per-message-deflate false --no-access-log"
 {%- else %}
     "daphne -e tcp:port={port}:interface=127.0.0.1:backlog=1024 --proxy-headers "
+    "--websocket_connect_timeout 20 "
     "--websocket-max-message-size 65536 --websocket-max-frame-size 65536 "
     "{{ cookiecutter.project_slug }}.asgi:application"
 {%- endif %}
 )
 # The limit that both commands apply (settings.DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE).
 MAX_MESSAGE_SIZE = 65536
+{%- if cookiecutter.asgi_server == "daphne" %}
+# Daphne refuses a handshake not accepted within this many seconds (the command's
+# --websocket_connect_timeout; README.md says why 20).
+HANDSHAKE_TIMEOUT = 20
+{%- endif %}
 
 SERVER_COMMANDS = {
     # What `python manage.py runserver` starts: Daphne's, because daphne is first.

@@ -99,7 +99,15 @@ async def use_the_async_orm() -> None:
 
 
 class OrmChat(ChatConsumer):
-    database_cleanup_interval = 0.2
+    # Time is simulated: no cleanup comes due until the test back-dates the last one
+    # (a real 0.2 s interval also expired between the handlers of one message on a
+    # busy machine).
+    database_cleanup_interval = 3600.0
+    instances: list["OrmChat"] = []
+
+    async def connect(self) -> None:
+        OrmChat.instances.append(self)
+        await super().connect()
 
     async def receive(
         self, text_data: Any = None, bytes_data: Any = None, **kwargs: Any
@@ -146,6 +154,7 @@ async def test_consumer_closes_what_the_async_orm_left_open(case: str) -> None:
             path("ws/ac/", consumer.as_asgi()),  # type: ignore[arg-type, list-item]
         ]
     )
+    OrmChat.instances.clear()
     communicator = LiveCleanupCommunicator(app, url)
     accepted, _ = await communicator.connect()
     assert accepted
@@ -154,7 +163,9 @@ async def test_consumer_closes_what_the_async_orm_left_open(case: str) -> None:
         for number in range(3):
             if number == 2:
                 # The 3rd message comes once the chat consumer's interval is over.
-                await asyncio.sleep(OrmChat.database_cleanup_interval * 1.5)
+                for chat in OrmChat.instances:
+                    assert chat.last_database_cleanup is not None
+                    chat.last_database_cleanup -= chat.database_cleanup_interval * 2
             await communicator.send_to(text_data='{"message": "x"}')
             assert await communicator.receive_from(timeout=5)
             if number == 0:
