@@ -40,4 +40,8 @@ def test_scaffold_command_ends_with_the_projects_own_run_command() -> None:
     ).read_text()
     run_it = shell_blocks(project_readme)[0]
     assert scaffold.endswith(f"cd ../my_channels_project && {run_it}")
-    assert "python3 -m venv .venv" in run_it
+    assert run_it.startswith("uv venv && . .venv/bin/activate && uv pip install")
+    # The plain-pip form stays documented for people who cannot use uv.
+    assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e ." in (
+        project_readme
+    )

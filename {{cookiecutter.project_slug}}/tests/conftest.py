@@ -28,6 +28,16 @@ def static_files_without_manifest() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    # Django's docs advise a fast hasher in tests: PBKDF2 spends about a second on
+    # each password set or checked here. The real servers keep the real hasher.
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    ):
+        yield
+
+
 class Servers:
     """One server of each kind per session, started when a test first needs it."""
 
