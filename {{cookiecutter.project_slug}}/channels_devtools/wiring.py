@@ -528,15 +528,21 @@ def package_folder(base_dir: Path, dotted: str) -> Path | None:
 
 
 def is_environment_folder(folder: Path) -> bool:
-    """site-packages and the like: what lives there is installed, not the project."""
+    """site-packages and the like: what lives there is installed, not the project.
+
+    Also any folder that holds installed distributions' metadata (``pip install
+    --target``, an image's app folder): Django beside the project is not the project.
+    """
     environment = {
         Path(path).resolve()
         for key in ("purelib", "platlib")
         if (path := sysconfig.get_paths().get(key))
     }
     resolved = folder.resolve()
-    return resolved.name in {"site-packages", "dist-packages"} or (
-        resolved in environment
+    return (
+        resolved.name in {"site-packages", "dist-packages"}
+        or resolved in environment
+        or any(folder.glob("*.dist-info"))
     )
 
 
