@@ -122,6 +122,26 @@ def test_checker_and_manage_py_check_name_the_one_mistake(
     assert f"{mutation.file.split('/')[-1]}:{line}" in check.stderr
 
 
+def test_an_app_above_daphne_warns_and_blocks_nothing(
+    installed_default_project: Path, project_venv: ProjectVenv, tmp_path: Path
+) -> None:
+    # runserver is still Daphne's: only an app with its own runserver may not win.
+    project = copy_project(installed_default_project, tmp_path)
+    line = mutate(
+        project,
+        Mutation(
+            "W003",
+            SETTINGS,
+            [(DAPHNE, '    "django.contrib.humanize",\n' + DAPHNE)],
+            APPS_LINE,
+        ),
+    )
+    migrate = project_venv.run("manage.py", "migrate", "--no-input", cwd=project)
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    assert f"settings.py:{line}: (channels_template.W003)" in migrate.stderr
+    assert "channels_template.E" not in migrate.stderr
+
+
 # -- right projects the guard must pass: never crash, never refuse ------------
 
 BASE_DIR_LINE = "BASE_DIR = Path(__file__).resolve().parent.parent\n"
