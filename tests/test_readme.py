@@ -41,3 +41,10 @@ def test_scaffold_command_ends_with_the_projects_own_run_command() -> None:
     run_it = shell_blocks(project_readme)[0]
     assert scaffold.endswith(f"cd ../my_channels_project && {run_it}")
     assert "python3 -m venv .venv" in run_it
+
+
+def test_generated_readme_explains_tokens_revoked_by_a_rehash() -> None:
+    text = (TEMPLATE / "{{cookiecutter.project_slug}}" / "README.md").read_text()
+    prose = " ".join(text.split())
+    assert "when Django re-hashes an unchanged password at log-in" in prose
+    assert 'refused with "the password hash changed"' in prose

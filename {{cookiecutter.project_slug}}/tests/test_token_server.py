@@ -103,7 +103,11 @@ async def test_a_browser_offers_the_token_as_a_subprotocol(
     [
         ("expired", "expired"),
         ("tampered", "bad signature: tampered, or signed with another SECRET_KEY"),
-        ("password", "revoked: the user's password changed"),
+        (
+            "password",
+            "revoked: the password hash changed (a new password, or a rehash at "
+            "log-in)",
+        ),
         ("inactive", "the user is inactive"),
         ("deleted", "its user no longer exists"),
     ],

@@ -13,7 +13,7 @@ from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from .tokens import TokenRefused, user_for_token
+from {{ cookiecutter.app_slug }}.tokens import TokenRefused, user_for_token
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ class SessionAuthMiddleware(AuthMiddleware):
 
 
 class TokenAuthMiddleware:
-    """scope["user"] from a signed token (tokens.py), for clients without a session.
+    """scope["user"] from a signed token (the app's tokens.py), for clients without
+    a session.
 
     Scripts and apps send "Authorization: Bearer <token>"; browsers offer the
     token as a subprotocol, "bearer.<token>", next to "bearer", which this
