@@ -91,12 +91,25 @@ def test_unrecognised_debug_value_is_refused_in_one_line(value: str) -> None:
     )
 
 
+PRINT_DEBUG = ("shell", "-c", "from django.conf import settings; print(settings.DEBUG)")
+
+
 def test_manage_py_asks_for_development() -> None:
-    result = manage(
-        "shell", "-c", "from django.conf import settings; print(settings.DEBUG)"
-    )
+    result = manage(*PRINT_DEBUG)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_manage_py_stays_in_production_where_the_production_secret_is_set() -> None:
+    # A production machine: its secrets in the environment, no DJANGO_DEBUG.
+    secrets_only = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_DEBUG"}
+    result = manage(*PRINT_DEBUG, **secrets_only)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+    # Without DJANGO_ALLOWED_HOSTS it refuses rather than fall back to debug.
+    result = manage(*PRINT_DEBUG, DJANGO_SECRET_KEY=PRODUCTION["DJANGO_SECRET_KEY"])
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS is not set" in result.stderr.strip().splitlines()[-1]
 
 
 def test_hsts_starts_at_one_hour_without_subdomains_or_preload() -> None:

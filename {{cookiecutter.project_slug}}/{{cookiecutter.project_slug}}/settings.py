@@ -1,7 +1,8 @@
 """Django settings for {{ cookiecutter.project_slug }}.
 
 Production is the default: it needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS from
-the environment. Development is DJANGO_DEBUG=1, which manage.py and the tests set.
+the environment. Development is DJANGO_DEBUG=1, which the tests set, and manage.py
+too where no DJANGO_SECRET_KEY is set.
 """
 
 import os
