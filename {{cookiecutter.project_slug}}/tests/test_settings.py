@@ -112,6 +112,24 @@ def test_manage_py_stays_in_production_where_the_production_secret_is_set() -> N
     assert "DJANGO_ALLOWED_HOSTS is not set" in result.stderr.strip().splitlines()[-1]
 
 
+def whitenoise_finders(**env: str) -> str:
+    code = "from django.conf import settings; print(settings.WHITENOISE_USE_FINDERS)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=clean_environment(DJANGO_SETTINGS_MODULE=SETTINGS, **env),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_only_development_serves_static_files_collectstatic_has_not_copied() -> None:
+    assert whitenoise_finders(**PRODUCTION) == "False"
+    assert whitenoise_finders(DJANGO_DEBUG="1") == "True"
+
+
 def test_hsts_starts_at_one_hour_without_subdomains_or_preload() -> None:
     result = settings_as_a_server_loads_them(**PRODUCTION)
     assert result.returncode == 0, result.stderr

@@ -279,8 +279,9 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# WhiteNoise also finds app static files that collectstatic has not copied yet.
-WHITENOISE_USE_FINDERS = True
+# In development WhiteNoise also finds app static files that collectstatic has not
+# copied yet; production serves only the collected, hashed files.
+WHITENOISE_USE_FINDERS = DEBUG
 
 # One line per record on stderr, where the server and container logs look; Django's
 # default keeps errors to mail_admins when DEBUG is off. Tracebacks stay whole.
