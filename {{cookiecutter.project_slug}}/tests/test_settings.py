@@ -149,6 +149,38 @@ def test_deploy_check_names_only_the_hsts_steps_left_by_default() -> None:
     assert warnings == ["security.W005", "security.W021"], result.stderr
 
 
+def test_production_refuses_a_wildcard_host_that_would_name_no_origin() -> None:
+    result = settings_as_a_server_loads_them(
+        **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "*"}
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: DJANGO_ALLOWED_HOSTS holds "
+        "'*', which names no WebSocket origin: list the hosts, or the origins whose "
+        "pages may open WebSockets in DJANGO_WEBSOCKET_ALLOWED_ORIGINS (e.g. "
+        "https://example.com)."
+    )
+    listed = {"DJANGO_WEBSOCKET_ALLOWED_ORIGINS": "https://example.com"}
+    result = settings_as_a_server_loads_them(
+        **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "*", **listed}
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("hosts", ["*", ".example.com"])
+def test_deploy_check_names_a_wildcard_host(hosts: str) -> None:
+    env = {
+        **PRODUCTION,
+        "DJANGO_ALLOWED_HOSTS": hosts,
+        "DJANGO_WEBSOCKET_ALLOWED_ORIGINS": "https://example.com",
+    }
+    result = manage("check", "--deploy", **env)
+    assert result.returncode == 0, result.stderr
+    assert f"(channels_template.W004) ALLOWED_HOSTS holds the wildcard {hosts!r}" in (
+        result.stderr
+    )
+
+
 def test_deploy_check_passes_once_the_environment_raises_hsts() -> None:
     env = {**PRODUCTION, **FULL_HSTS}
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)

@@ -166,7 +166,9 @@ BAD_PORT = {400, 403}
     ("origin", "refused_with"),
     [
         (LISTED_ORIGIN, None),
-        ("http://127.0.0.1", None),  # in ALLOWED_HOSTS, as before
+        ("https://127.0.0.1", None),  # in ALLOWED_HOSTS, behind the TLS proxy
+        ("http://127.0.0.1", {403}),  # production: the host's https:// only
+        ("https://127.0.0.1:9999", {403}),  # nor another port
         ("http://app.example.test:5174", {403}),  # listed host, another port
         ("https://app.example.test:5173", {403}),  # listed host, another scheme
         ("http://evil.example.test", {403}),

@@ -125,6 +125,14 @@ CSRF_TRUSTED_ORIGINS = comma_list(os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", 
 # pages may open WebSockets here, besides ALLOWED_HOSTS' own, and fetch a token from
 # ws-token/ with the user's session. README.md, Who is connected, explains.
 WEBSOCKET_ALLOWED_ORIGINS = origins("DJANGO_WEBSOCKET_ALLOWED_ORIGINS")
+if not DEBUG and "*" in ALLOWED_HOSTS and not WEBSOCKET_ALLOWED_ORIGINS:
+    # Production takes each host's https:// origin (security.py); "*" names none,
+    # and taking it as "any origin" would let every site's pages in.
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS holds '*', which names no WebSocket origin: list the "
+        "hosts, or the origins whose pages may open WebSockets in "
+        "DJANGO_WEBSOCKET_ALLOWED_ORIGINS (e.g. https://example.com)."
+    )
 # django-cors-headers lets those origins, and no others, read the token endpoint's
 # answer with the user's cookies; CORS covers that one URL (urls.py) and no other.
 CORS_ALLOWED_ORIGINS = WEBSOCKET_ALLOWED_ORIGINS
