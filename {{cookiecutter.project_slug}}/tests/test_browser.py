@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from .accounts import PASSWORD, push_test_notification, session_cookie
-from .servers import Server, free_port, start_server, stop_server
+from .servers import Server, start_server, stop_server
 
 # Debian's chromium; Playwright drives it and downloads no browser of its own.
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -104,10 +104,7 @@ def test_two_pages_in_one_room_see_each_other(
 
 
 def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) -> None:
-    # Production takes https://<host> origins; this page is plain http on a port.
-    port = free_port()
-    env = {"DJANGO_WEBSOCKET_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}"}
-    server = start_server("production", tmp_path / "first.log", port=port, env=env)
+    server = start_server("production", tmp_path / "first.log")
     try:
         page.goto(http_url(server))
         send(page, "/ws/ac/", "before")
@@ -118,7 +115,7 @@ def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) 
         expect(panel(page, path).locator(".state")).to_have_text("closed")
     screenshot(page, tmp_path / "server-down.png")
 
-    again = start_server("production", tmp_path / "second.log", port=port, env=env)
+    again = start_server("production", tmp_path / "second.log", port=server.port)
     try:
         for path in ["/ws/sc/", "/ws/ac/"]:
             send(page, path, f"after {path}")

@@ -15,13 +15,25 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
+{#- Sorted as ruff sorts them, whichever slug comes first. #}
+{%- set security_import -%}
 from {{ cookiecutter.project_slug }}.security import TokenAuthMiddleware, offered_token
+{%- endset %}
+{%- set tokens_import -%}
 from {{ cookiecutter.app_slug }}.tokens import (
     BROWSER_LIFETIME,
     TokenRefused,
     make_token,
     user_for_token,
 )
+{%- endset %}
+{% if cookiecutter.app_slug ~ ".tokens" < cookiecutter.project_slug ~ ".security" %}
+{{ tokens_import }}
+{{ security_import }}
+{%- else %}
+{{ security_import }}
+{{ tokens_import }}
+{%- endif %}
 
 # What RFC 6455 allows in a Sec-WebSocket-Protocol value (an RFC 7230 token).
 PROTOCOL_VALUE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
