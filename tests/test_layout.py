@@ -24,9 +24,6 @@ def test_project_package_holds_what_startproject_would_plus_the_policy(
         "security.py",
         # /healthz, answered before the host check: see the module's docstring.
         "health.py",
-        # WebSocket tokens, which security.py checks and the app's views and
-        # wstoken command issue.
-        "tokens.py",
     }
 
 
@@ -38,6 +35,9 @@ def test_channels_app_holds_only_what_the_user_edits(default_project: Path) -> N
         "consumers.py",
         "routing.py",
         "push.py",
+        # WebSocket tokens: the app's views and wstoken command issue them, the
+        # project's security.py checks them (the dependency points at the app).
+        "tokens.py",
         "views.py",
         "management",
         "templates",
@@ -45,6 +45,17 @@ def test_channels_app_holds_only_what_the_user_edits(default_project: Path) -> N
     }
     for command in ["push.py", "wstoken.py"]:
         assert (app / "management" / "commands" / command).is_file(), command
+
+
+def test_the_app_never_imports_the_project_package(default_project: Path) -> None:
+    # An app that imports its project cannot be reused or moved.
+    imports = re.compile(r"^\s*(?:from|import)\s+my_channels_project\b", re.M)
+    offenders = [
+        str(path.relative_to(default_project))
+        for path in (default_project / "realtime").rglob("*.py")
+        if imports.search(path.read_text())
+    ]
+    assert offenders == []
 
 
 def test_tooling_app_holds_the_checker_its_checks_and_startconsumer(

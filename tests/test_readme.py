@@ -45,3 +45,10 @@ def test_scaffold_command_ends_with_the_projects_own_run_command() -> None:
     assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e ." in (
         project_readme
     )
+
+
+def test_generated_readme_explains_tokens_revoked_by_a_rehash() -> None:
+    text = (TEMPLATE / "{{cookiecutter.project_slug}}" / "README.md").read_text()
+    prose = " ".join(text.split())
+    assert "when Django re-hashes an unchanged password at log-in" in prose
+    assert 'refused with "the password hash changed"' in prose

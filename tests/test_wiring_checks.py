@@ -122,6 +122,26 @@ def test_checker_and_manage_py_check_name_the_one_mistake(
     assert f"{mutation.file.split('/')[-1]}:{line}" in check.stderr
 
 
+def test_an_app_above_daphne_warns_and_blocks_nothing(
+    installed_default_project: Path, project_venv: ProjectVenv, tmp_path: Path
+) -> None:
+    # runserver is still Daphne's: only an app with its own runserver may not win.
+    project = copy_project(installed_default_project, tmp_path)
+    line = mutate(
+        project,
+        Mutation(
+            "W003",
+            SETTINGS,
+            [(DAPHNE, '    "django.contrib.humanize",\n' + DAPHNE)],
+            APPS_LINE,
+        ),
+    )
+    migrate = project_venv.run("manage.py", "migrate", "--no-input", cwd=project)
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    assert f"settings.py:{line}: (channels_template.W003)" in migrate.stderr
+    assert "channels_template.E" not in migrate.stderr
+
+
 # -- right projects the guard must pass: never crash, never refuse ------------
 
 BASE_DIR_LINE = "BASE_DIR = Path(__file__).resolve().parent.parent\n"
@@ -299,3 +319,69 @@ def test_non_editable_install_passes(
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     assert_check_passes(venv, outside)
+
+
+def test_install_with_pip_target_beside_django_passes(
+    installed_default_project: Path, project_venv: ProjectVenv, tmp_path: Path
+) -> None:
+    # `pip install --target site .`, as an image may do: Django and the project in
+    # one folder that is no site-packages. Only the project's modules are its own.
+    project = copy_project(installed_default_project, tmp_path / "source")
+    site = tmp_path / "site"
+    install = project_venv.run(
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "--target",
+        str(site),
+        str(project),
+        cwd=tmp_path,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    shared = Path(
+        project_venv.run(
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            cwd=tmp_path,
+        ).stdout.strip()
+    )
+    for entry in shared.iterdir():
+        if not entry.name.startswith(THE_PROJECTS_OWN) and entry.suffix != ".pth":
+            (site / entry.name).symlink_to(entry)
+    venv = ProjectVenv(tmp_path / "bare")  # a Python with nothing installed
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", venv.path], check=True
+    )
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    env = {**DEBUG_ENVIRONMENT, "PYTHONPATH": str(site)}
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return venv.run(
+            "-m",
+            "django",
+            "check",
+            "--settings=my_channels_project.settings",
+            cwd=outside,
+            env=env,
+        )
+
+    result = check()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "channels_template" not in result.stderr
+
+    # The project's own module imported too early is still named there.
+    asgi = site / ASGI
+    text = asgi.read_text()
+    asgi.write_text(
+        text.replace(ROUTING_IMPORT, "\n", 1).replace(
+            SETUP, "import realtime.routing\n\n" + SETUP, 1
+        )
+    )
+    result = check()
+    assert "channels_template.E006" in result.stderr
+    assert "'realtime.routing'" in result.stderr
+    assert "django.core.asgi" not in result.stderr

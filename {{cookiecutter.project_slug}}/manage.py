@@ -11,9 +11,11 @@ def main() -> None:
         "{{ cookiecutter.project_slug }}.settings",
     )
     # manage.py is the developer's tool: runserver, shell and the rest run in
-    # development unless DJANGO_DEBUG says otherwise. The servers (daphne, uvicorn)
-    # do not read this file, so production stays their default.
-    os.environ.setdefault("DJANGO_DEBUG", "1")
+    # development unless DJANGO_DEBUG says otherwise. Not where a production secret
+    # is set: a production machine's commands and workers stay in production, as
+    # its servers (daphne, uvicorn, which do not read this file) do.
+    if "DJANGO_SECRET_KEY" not in os.environ:
+        os.environ.setdefault("DJANGO_DEBUG", "1")
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:

@@ -47,3 +47,22 @@ def channels_wiring(**kwargs: Any) -> list[checks.CheckMessage]:
         )
         for finding in findings
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def wildcard_hosts(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Wildcards in ALLOWED_HOSTS: Django answers them, WebSocket origins do not."""
+    wildcards = [h for h in settings.ALLOWED_HOSTS if h == "*" or h.startswith(".")]
+    if not wildcards:
+        return []
+    return [
+        checks.Warning(
+            f"ALLOWED_HOSTS holds the wildcard {', '.join(map(repr, wildcards))}: "
+            "Django answers every host it matches, but WebSocket origins take only "
+            "https://<host> for named hosts ('.example.com' gives "
+            "https://example.com, not its subdomains; '*' gives none).",
+            hint="Name each host in DJANGO_ALLOWED_HOSTS, and list other pages' "
+            "origins in DJANGO_WEBSOCKET_ALLOWED_ORIGINS.",
+            id="channels_template.W004",
+        )
+    ]

@@ -9,8 +9,8 @@ setting computed at run time) it leaves alone.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.machinery
-import importlib.metadata
 import importlib.util
 import sysconfig
 from collections.abc import Iterable, Sequence
@@ -119,20 +119,8 @@ def check_installed_apps(
                 "runserver is Django's plain WSGI server and every ws/ URL is a 404.",
             )
         )
-    elif installed_apps[0] != "daphne":
-        findings.append(
-            Finding(
-                f"{PREFIX}.E002",
-                settings_path,
-                line,
-                f"'daphne' is not first in INSTALLED_APPS "
-                f"(position {installed_apps.index('daphne') + 1}, "
-                f"after {installed_apps[0]!r}).",
-                "Move 'daphne' to the top of INSTALLED_APPS. It must come before "
-                "'django.contrib.staticfiles', whose runserver command otherwise wins: "
-                "runserver falls back to plain WSGI and WebSockets get 404.",
-            )
-        )
+    else:
+        findings += check_daphne_position(settings_path, line, installed_apps)
     if "channels" not in installed_apps:
         findings.append(
             Finding(
@@ -144,6 +132,44 @@ def check_installed_apps(
             )
         )
     return findings
+
+
+# Apps whose own runserver command replaces Daphne's when they come first.
+RUNSERVER_APPS = ("django.contrib.staticfiles", "whitenoise.runserver_nostatic")
+
+
+def check_daphne_position(
+    settings_path: Path, line: int, installed_apps: Sequence[str]
+) -> list[Finding]:
+    """An error only where runserver stops being Daphne's; else first is advice."""
+    daphne = installed_apps.index("daphne")
+    position = f"position {daphne + 1}"
+    before = [app for app in RUNSERVER_APPS if app in installed_apps[:daphne]]
+    if before:
+        return [
+            Finding(
+                f"{PREFIX}.E002",
+                settings_path,
+                line,
+                f"'daphne' comes after {before[0]!r} in INSTALLED_APPS ({position}): "
+                "runserver is that app's plain WSGI server and ws/ URLs get 404.",
+                f"Move 'daphne' above {before[0]!r}; the top of INSTALLED_APPS is "
+                "safest.",
+            )
+        ]
+    if daphne == 0:
+        return []
+    return [
+        Finding(
+            f"{PREFIX}.W003",
+            settings_path,
+            line,
+            f"'daphne' is not first in INSTALLED_APPS ({position}, after "
+            f"{installed_apps[0]!r}). runserver is still Daphne's, but an app "
+            "above it that brings its own runserver command would win.",
+            "Move 'daphne' to the top of INSTALLED_APPS, as the Channels docs do.",
+        )
+    ]
 
 
 def check_asgi_setting(
@@ -209,8 +235,9 @@ def check_asgi_module(path: Path, local: set[str]) -> list[Finding]:
                         "called.",
                         "Move this import below `django_asgi_app = "
                         "get_asgi_application()`. Production servers (daphne, uvicorn) "
-                        "import asgi.py cold and crash with AppRegistryNotReady; "
-                        "runserver hides the mistake because Django is set up there.",
+                        "import asgi.py cold: as soon as a consumer, or anything it "
+                        "imports, imports a model, they crash with "
+                        "AppRegistryNotReady. runserver hides it (Django is set up).",
                     )
                 )
     findings += check_protocol_router(path, tree)
@@ -346,7 +373,14 @@ def stops_consumer(function: ast.AST) -> bool:
 
 
 def parse(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    stat = path.stat()
+    return parse_version(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def parse_version(path: str, mtime_ns: int, size: int) -> ast.Module:
+    """Parsed once per file version: a process that checks twice reads once."""
+    return ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
 
 
 def parse_or_none(path: Path) -> ast.Module | None:
@@ -528,15 +562,25 @@ def package_folder(base_dir: Path, dotted: str) -> Path | None:
 
 
 def is_environment_folder(folder: Path) -> bool:
-    """site-packages and the like: what lives there is installed, not the project."""
-    environment = {
+    """site-packages and the like: what lives there is installed, not the project.
+
+    Also any folder that holds installed distributions' metadata (``pip install
+    --target``, an image's app folder): Django beside the project is not the project.
+    """
+    resolved = folder.resolve()
+    return (
+        resolved.name in {"site-packages", "dist-packages"}
+        or resolved in environment_folders()
+        or any(folder.glob("*.dist-info"))
+    )
+
+
+@functools.cache
+def environment_folders() -> frozenset[Path]:
+    return frozenset(
         Path(path).resolve()
         for key in ("purelib", "platlib")
         if (path := sysconfig.get_paths().get(key))
-    }
-    resolved = folder.resolve()
-    return resolved.name in {"site-packages", "dist-packages"} or (
-        resolved in environment
     )
 
 
@@ -554,14 +598,34 @@ def local_modules(base_dir: Path, settings_module: str) -> set[str]:
             elif child.suffix == ".py" and child.name != "manage.py":
                 names.add(child.stem)
     top = settings_module.split(".")[0]
-    try:
-        owners = importlib.metadata.packages_distributions()
-    except Exception:  # noqa: BLE001  (a broken distribution elsewhere)
-        owners = {}
-    projects = set(owners.get(top, []))
-    names |= {name for name, dists in owners.items() if projects & set(dists)}
+    folder = package_folder(base_dir, top)
+    if folder is not None and is_environment_folder(folder.parent):
+        names |= distribution_modules(folder.parent, top)
     names.add(top)
     return names
+
+
+def distribution_modules(folder: Path, top: str) -> set[str]:
+    """The top-level names of the distribution in ``folder`` that installed ``top``.
+
+    Reads only the *.dist-info beside it, not every distribution on sys.path
+    (importlib.metadata.packages_distributions() would cost most of a check).
+    """
+    for info in folder.glob("*.dist-info"):
+        try:
+            record = (info / "RECORD").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if f"{top}/" not in record and f"{top}.py," not in record:
+            continue  # cheap: most RECORDs are other distributions'
+        names = set()
+        for line in record.splitlines():
+            first = line.split(",", 1)[0].replace("\\", "/").split("/")[0]
+            if first and not first.endswith((".dist-info", ".data")) and first != "..":
+                names.add(first.removesuffix(".py"))
+        if top in names:
+            return names - {"__pycache__"}
+    return set()
 
 
 def local_apps(

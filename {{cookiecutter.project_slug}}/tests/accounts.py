@@ -52,7 +52,7 @@ import datetime as dt
 import os
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from {{ cookiecutter.project_slug }}.tokens import make_token
+from {{ cookiecutter.app_slug }}.tokens import make_token
 name = os.environ["USERNAME"]
 user = get_user_model().objects.create_user(name, password="a-long-password-1")
 change = os.environ["CHANGE"]

@@ -111,15 +111,21 @@ def start_server(
 ) -> Server:
     port = port or free_port()
     args = SERVER_COMMANDS[kind].format(port=port).split()
+    env = dict(env or {})
     if kind == "production":
         collect_static(python)  # a manifest left by an earlier run may be stale
+        # Production allows https://<host> origins, what pages behind the TLS proxy
+        # send; the tests' pages come straight from the server, over plain http.
+        own = f"http://127.0.0.1:{port}"
+        listed = env.get("DJANGO_WEBSOCKET_ALLOWED_ORIGINS")
+        env["DJANGO_WEBSOCKET_ALLOWED_ORIGINS"] = f"{own},{listed}" if listed else own
     with log.open("wb") as out:
         process = subprocess.Popen(
             [python, *args],
             cwd=BASE_DIR,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=server_environment(kind, **(env or {})),
+            env=server_environment(kind, **env),
         )
     try:
         wait_for_port(port, process, log)

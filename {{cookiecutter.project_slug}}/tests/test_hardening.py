@@ -5,14 +5,15 @@ import json
 import os
 import socket
 import struct
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from .servers import MAX_MESSAGE_SIZE, Server
+from .servers import MAX_MESSAGE_SIZE, Server, start_server, stop_server
 
 PATHS = ["/ws/sc/", "/ws/ac/"]
 
@@ -107,7 +108,7 @@ def test_unknown_path_is_refused_cleanly(server: Server) -> None:
     assert "Traceback" not in written, written[-3000:]
 
 
-def test_foreign_origin_is_refused(server: Server) -> None:
+def test_foreign_origin_is_refused_with_one_log_line(server: Server) -> None:
     with pytest.raises(InvalidStatus) as refused:
         connect(
             server.url + "/ws/ac/",
@@ -115,11 +116,33 @@ def test_foreign_origin_is_refused(server: Server) -> None:
             open_timeout=10,
         )
     assert refused.value.response.status_code == 403
+    lines = [
+        line
+        for line in wait_for_log(server, "'https://evil.example'").splitlines()
+        if "'https://evil.example'" in line
+    ]
+    assert len(lines) == 1
+    assert "WebSocket '/ws/ac/': origin 'https://evil.example' refused" in lines[0]
+
+
+def wait_for_log(server: Server, text: str) -> str:
+    """The server's log once it holds text (servers write it after answering)."""
+    deadline = time.monotonic() + 10
+    while text not in (log := server.log.read_text()):
+        assert time.monotonic() < deadline, f"{text!r} never logged:\n{log[-3000:]}"
+        time.sleep(0.05)
+    return log
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_allowed_origin_is_accepted(server: Server, path: str) -> None:
-    origin = Origin(f"http://localhost:{server.port}")
+    # runserver: the host on any port, as Channels allows it; production: the
+    # host's https:// origin, what browsers send behind the TLS proxy.
+    origin = Origin(
+        f"http://localhost:{server.port}"
+        if server.kind == "runserver"
+        else "https://localhost"
+    )
     with connect(server.url + path, origin=origin, open_timeout=10) as websocket:
         echoes(websocket, "same site")
 
@@ -154,3 +177,42 @@ def test_any_chat_frame_gets_an_error_and_the_connection_stays_open(
         assert json.loads(websocket.recv(timeout=10)) == {"message": "still open"}
     written = server.log.read_text()[log_before:]
     assert "Traceback" not in written, written[-3000:]
+
+
+@pytest.fixture(scope="module")
+def wildcard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Production with wildcard hosts, which must not widen the origins."""
+    env = {
+        "DJANGO_ALLOWED_HOSTS": "*,.example.test",
+        "DJANGO_WEBSOCKET_ALLOWED_ORIGINS": "https://app.example.test:8443",
+    }
+    log = tmp_path_factory.mktemp("wildcard") / "server.log"
+    server = start_server("production", log, env=env)
+    try:
+        yield server
+    finally:
+        stop_server(server.process)
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        ("https://evil.example", False),  # "*" admits no origin
+        ("https://sub.example.test", False),  # ".example.test" no subdomain
+        ("https://example.test", True),  # but the domain itself, over https
+        ("http://example.test", False),
+        ("https://example.test:9999", False),
+        ("https://app.example.test:8443", True),  # listed
+    ],
+)
+def test_wildcard_hosts_do_not_widen_origins(
+    wildcard_server: Server, origin: str, accepted: bool
+) -> None:
+    url = wildcard_server.url + "/ws/ac/"
+    if accepted:
+        with connect(url, origin=Origin(origin), open_timeout=10) as websocket:
+            echoes(websocket, "allowed")
+    else:
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, origin=Origin(origin), open_timeout=10)
+        assert refused.value.response.status_code == 403

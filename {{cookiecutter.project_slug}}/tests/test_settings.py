@@ -91,12 +91,43 @@ def test_unrecognised_debug_value_is_refused_in_one_line(value: str) -> None:
     )
 
 
+PRINT_DEBUG = ("shell", "-c", "from django.conf import settings; print(settings.DEBUG)")
+
+
 def test_manage_py_asks_for_development() -> None:
-    result = manage(
-        "shell", "-c", "from django.conf import settings; print(settings.DEBUG)"
-    )
+    result = manage(*PRINT_DEBUG)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_manage_py_stays_in_production_where_the_production_secret_is_set() -> None:
+    # A production machine: its secrets in the environment, no DJANGO_DEBUG.
+    secrets_only = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_DEBUG"}
+    result = manage(*PRINT_DEBUG, **secrets_only)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+    # Without DJANGO_ALLOWED_HOSTS it refuses rather than fall back to debug.
+    result = manage(*PRINT_DEBUG, DJANGO_SECRET_KEY=PRODUCTION["DJANGO_SECRET_KEY"])
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS is not set" in result.stderr.strip().splitlines()[-1]
+
+
+def whitenoise_finders(**env: str) -> str:
+    code = "from django.conf import settings; print(settings.WHITENOISE_USE_FINDERS)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=clean_environment(DJANGO_SETTINGS_MODULE=SETTINGS, **env),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_only_development_serves_static_files_collectstatic_has_not_copied() -> None:
+    assert whitenoise_finders(**PRODUCTION) == "False"
+    assert whitenoise_finders(DJANGO_DEBUG="1") == "True"
 
 
 def test_hsts_starts_at_one_hour_without_subdomains_or_preload() -> None:
@@ -116,6 +147,38 @@ def test_deploy_check_names_only_the_hsts_steps_left_by_default() -> None:
     assert result.returncode == 0, result.stderr
     warnings = sorted(set(re.findall(r"\(([\w.]+)\)", result.stderr)))
     assert warnings == ["security.W005", "security.W021"], result.stderr
+
+
+def test_production_refuses_a_wildcard_host_that_would_name_no_origin() -> None:
+    result = settings_as_a_server_loads_them(
+        **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "*"}
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: DJANGO_ALLOWED_HOSTS holds "
+        "'*', which names no WebSocket origin: list the hosts, or the origins whose "
+        "pages may open WebSockets in DJANGO_WEBSOCKET_ALLOWED_ORIGINS (e.g. "
+        "https://example.com)."
+    )
+    listed = {"DJANGO_WEBSOCKET_ALLOWED_ORIGINS": "https://example.com"}
+    result = settings_as_a_server_loads_them(
+        **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "*", **listed}
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("hosts", ["*", ".example.com"])
+def test_deploy_check_names_a_wildcard_host(hosts: str) -> None:
+    env = {
+        **PRODUCTION,
+        "DJANGO_ALLOWED_HOSTS": hosts,
+        "DJANGO_WEBSOCKET_ALLOWED_ORIGINS": "https://example.com",
+    }
+    result = manage("check", "--deploy", **env)
+    assert result.returncode == 0, result.stderr
+    assert f"(channels_template.W004) ALLOWED_HOSTS holds the wildcard {hosts!r}" in (
+        result.stderr
+    )
 
 
 def test_deploy_check_passes_once_the_environment_raises_hsts() -> None:

@@ -103,7 +103,11 @@ async def test_a_browser_offers_the_token_as_a_subprotocol(
     [
         ("expired", "expired"),
         ("tampered", "bad signature: tampered, or signed with another SECRET_KEY"),
-        ("password", "revoked: the user's password changed"),
+        (
+            "password",
+            "revoked: the password hash changed (a new password, or a rehash at "
+            "log-in)",
+        ),
         ("inactive", "the user is inactive"),
         ("deleted", "its user no longer exists"),
     ],
@@ -162,7 +166,9 @@ BAD_PORT = {400, 403}
     ("origin", "refused_with"),
     [
         (LISTED_ORIGIN, None),
-        ("http://127.0.0.1", None),  # in ALLOWED_HOSTS, as before
+        ("https://127.0.0.1", None),  # in ALLOWED_HOSTS, behind the TLS proxy
+        ("http://127.0.0.1", {403}),  # production: the host's https:// only
+        ("https://127.0.0.1:9999", {403}),  # nor another port
         ("http://app.example.test:5174", {403}),  # listed host, another port
         ("https://app.example.test:5173", {403}),  # listed host, another scheme
         ("http://evil.example.test", {403}),

@@ -7,23 +7,38 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
+{#- Sorted as ruff sorts them, whichever slug comes first. #}
+{%- set security_import -%}
 from {{ cookiecutter.project_slug }}.security import TokenAuthMiddleware, offered_token
-from {{ cookiecutter.project_slug }}.tokens import (
+{%- endset %}
+{%- set tokens_import -%}
+from {{ cookiecutter.app_slug }}.tokens import (
     BROWSER_LIFETIME,
     TokenRefused,
     make_token,
     user_for_token,
 )
+{%- endset %}
+{% if cookiecutter.app_slug ~ ".tokens" < cookiecutter.project_slug ~ ".security" %}
+{{ tokens_import }}
+{{ security_import }}
+{%- else %}
+{{ security_import }}
+{{ tokens_import }}
+{%- endif %}
 
 # What RFC 6455 allows in a Sec-WebSocket-Protocol value (an RFC 7230 token).
 PROTOCOL_VALUE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 FRONTEND = "http://app.example.test:5173"
+REHASHED = "revoked: the password hash changed (a new password, or a rehash at log-in)"
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +102,27 @@ def test_a_password_change_revokes_earlier_tokens(alice: User) -> None:
     before = make_token(alice).value
     alice.set_password("another-long-password-43")
     alice.save()
-    assert refusal(before) == "revoked: the user's password changed"
+    assert refusal(before) == REHASHED
     assert user_for_token(make_token(alice).value) == alice
+
+
+@override_settings(
+    PASSWORD_HASHERS=[
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+)
+def test_a_rehash_at_log_in_revokes_and_says_the_hash_changed(alice: User) -> None:
+    # An old, weaker hash: Django re-hashes it with the first hasher at log-in.
+    User.objects.filter(pk=alice.pk).update(
+        password=make_password("a-long-test-password-42", hasher="md5")
+    )
+    alice.refresh_from_db()
+    before = make_token(alice).value
+    assert authenticate(username="alice", password="a-long-test-password-42")
+    alice.refresh_from_db()
+    assert alice.password.startswith("pbkdf2_sha256$")  # the rehash happened
+    assert refusal(before) == REHASHED
 
 
 def test_an_inactive_users_token_is_refused(alice: User) -> None:

@@ -9,9 +9,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from {{ cookiecutter.project_slug }}.tokens import BROWSER_LIFETIME, make_token
-
 from .push import push_to_user
+from .tokens import BROWSER_LIFETIME, make_token
 {%- if cookiecutter.demo_page == "yes" %}
 
 

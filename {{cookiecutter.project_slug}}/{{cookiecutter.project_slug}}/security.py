@@ -13,7 +13,7 @@ from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from .tokens import TokenRefused, user_for_token
+from {{ cookiecutter.app_slug }}.tokens import TokenRefused, user_for_token
 
 logger = logging.getLogger(__name__)
 
@@ -31,35 +31,56 @@ class WebsocketRefuser(WebsocketDenier):
 
 
 class BrowserOriginValidator:
-    """Channels' origin check, for handshakes that carry an Origin.
+    """The origin check, for handshakes that carry an Origin.
 
     Browsers always send Origin, so a page on another site cannot open a socket
-    here with the user's cookies (cross-site WebSocket hijacking). Allowed: the
-    hosts of ALLOWED_HOSTS, as Channels' AllowedHostsOriginValidator, plus the
-    separate frontends of DJANGO_WEBSOCKET_ALLOWED_ORIGINS. A handshake without
-    Origin comes from a non-browser client (the websockets library, websocat,
-    Postman): it holds no victim's cookies, so it is let through instead of
-    refused as Channels' validator does.
+    here with the user's cookies (cross-site WebSocket hijacking). Allowed in
+    production: exactly https://<host> for each host of ALLOWED_HOSTS (the proxy
+    serves HTTPS on its default port; ".example.com" gives https://example.com, not
+    its subdomains; "*" gives nothing), plus the origins of
+    DJANGO_WEBSOCKET_ALLOWED_ORIGINS. In development, as Channels'
+    AllowedHostsOriginValidator: the hosts on any scheme and port (runserver).
+    A handshake without Origin comes from a non-browser client (the websockets
+    library, websocat, Postman): it holds no victim's cookies, so it is let
+    through instead of refused as Channels' validator does.
     """
 
     def __init__(self, application: Any) -> None:
         self.application = application
+        self.origins = set(settings.WEBSOCKET_ALLOWED_ORIGINS)
+        self.host_patterns = None
         hosts = settings.ALLOWED_HOSTS
-        if settings.DEBUG and not hosts:  # what Django itself allows then
-            hosts = ["localhost", "127.0.0.1", "[::1]"]
-        allowed = [*hosts, *settings.WEBSOCKET_ALLOWED_ORIGINS]
-        # Only its matching is used: its refusal would start a channel layer.
-        self.origins = OriginValidator(application, allowed)
+        if settings.DEBUG:
+            if not hosts:  # what Django itself allows then
+                hosts = ["localhost", "127.0.0.1", "[::1]"]
+            # Only its matching is used: its refusal would start a channel layer.
+            self.host_patterns = OriginValidator(application, hosts)
+        else:
+            self.origins |= {f"https://{host.lstrip('.')}" for host in hosts}
+            self.origins.discard("https://*")
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
         origin = next((v for n, v in scope["headers"] if n == b"origin"), None)
-        if origin is None or self.allowed(origin.decode("latin1")):
+        if origin is None:
             return await self.application(scope, receive, send)
+        origin_text = origin.decode("latin1")
+        if self.allowed(origin_text):
+            return await self.application(scope, receive, send)
+        # %r: the header is the client's; quoted, it cannot forge a log line.
+        logger.warning(
+            "WebSocket %r: origin %r refused (not an allowed host's or listed origin)",
+            scope["path"],
+            origin_text,
+        )
         return await WebsocketRefuser()(scope, receive, send)
 
     def allowed(self, origin: str) -> bool:
+        if origin.lower() in self.origins:  # browsers send it as listed
+            return True
+        if self.host_patterns is None:
+            return False
         try:
-            return self.origins.valid_origin(urlparse(origin))
+            return self.host_patterns.valid_origin(urlparse(origin))
         except ValueError:  # a port that is not a number, or above 65535
             return False
 
@@ -80,7 +101,8 @@ class SessionAuthMiddleware(AuthMiddleware):
 
 
 class TokenAuthMiddleware:
-    """scope["user"] from a signed token (tokens.py), for clients without a session.
+    """scope["user"] from a signed token (the app's tokens.py), for clients without
+    a session.
 
     Scripts and apps send "Authorization: Bearer <token>"; browsers offer the
     token as a subprotocol, "bearer.<token>", next to "bearer", which this

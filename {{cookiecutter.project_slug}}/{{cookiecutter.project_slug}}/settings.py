@@ -1,7 +1,8 @@
 """Django settings for {{ cookiecutter.project_slug }}.
 
 Production is the default: it needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS from
-the environment. Development is DJANGO_DEBUG=1, which manage.py and the tests set.
+the environment. Development is DJANGO_DEBUG=1, which the tests set, and manage.py
+too where no DJANGO_SECRET_KEY is set.
 """
 
 import os
@@ -124,6 +125,14 @@ CSRF_TRUSTED_ORIGINS = comma_list(os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", 
 # pages may open WebSockets here, besides ALLOWED_HOSTS' own, and fetch a token from
 # ws-token/ with the user's session. README.md, Who is connected, explains.
 WEBSOCKET_ALLOWED_ORIGINS = origins("DJANGO_WEBSOCKET_ALLOWED_ORIGINS")
+if not DEBUG and "*" in ALLOWED_HOSTS and not WEBSOCKET_ALLOWED_ORIGINS:
+    # Production takes each host's https:// origin (security.py); "*" names none,
+    # and taking it as "any origin" would let every site's pages in.
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS holds '*', which names no WebSocket origin: list the "
+        "hosts, or the origins whose pages may open WebSockets in "
+        "DJANGO_WEBSOCKET_ALLOWED_ORIGINS (e.g. https://example.com)."
+    )
 # django-cors-headers lets those origins, and no others, read the token endpoint's
 # answer with the user's cookies; CORS covers that one URL (urls.py) and no other.
 CORS_ALLOWED_ORIGINS = WEBSOCKET_ALLOWED_ORIGINS
@@ -278,8 +287,9 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# WhiteNoise also finds app static files that collectstatic has not copied yet.
-WHITENOISE_USE_FINDERS = True
+# In development WhiteNoise also finds app static files that collectstatic has not
+# copied yet; production serves only the collected, hashed files.
+WHITENOISE_USE_FINDERS = DEBUG
 
 # One line per record on stderr, where the server and container logs look; Django's
 # default keeps errors to mail_admins when DEBUG is off. Tracebacks stay whole.

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from {{ cookiecutter.project_slug }}.tokens import COMMAND_LIFETIME, make_token
+from ...tokens import COMMAND_LIFETIME, make_token
 
 # A year: a longer-lived token is a password that nobody can change.
 MAX_MINUTES = 366 * 24 * 60

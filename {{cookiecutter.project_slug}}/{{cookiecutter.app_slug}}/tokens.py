@@ -3,8 +3,9 @@
 A token names a user and an expiry, signed with SECRET_KEY (django.core.signing):
 nothing is stored, so every server process can check it. Like Django's
 password-reset tokens it is bound to the user's state: it carries a fingerprint of
-the password hash, so a password change revokes every token issued before it, and
-a deactivated or deleted user's tokens name no one.
+the password hash, so a new hash (a password change, or Django's rehash at log-in
+under a stronger hasher) revokes every token issued before it, and a deactivated or
+deleted user's tokens name no one.
 """
 
 import datetime as dt
@@ -17,6 +18,8 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+# Kept from when tokens.py lived in the project package: a new salt would
+# revoke every token already issued.
 SALT = "{{ cookiecutter.project_slug }}.tokens"
 # What the token endpoint gives a browser: enough to open one socket now; a page
 # asks for a new one each time it (re)connects.
@@ -84,7 +87,9 @@ def user_for_token(token: str, now: dt.datetime | None = None) -> AbstractBaseUs
     if user is None:
         raise TokenRefused("its user no longer exists")
     if not _password_unchanged(claims, user):
-        raise TokenRefused("revoked: the user's password changed")
+        raise TokenRefused(
+            "revoked: the password hash changed (a new password, or a rehash at log-in)"
+        )
     if not user.is_active:
         raise TokenRefused("the user is inactive")
     return user
