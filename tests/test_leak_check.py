@@ -33,25 +33,22 @@ def run_churn(venv: ProjectVenv, project: Path) -> tuple[bool, str]:
 
 
 @pytest.mark.parametrize("python", ["3.11", "3.13"])
-def test_churn_check_passes_real_consumers_and_fails_a_4_kib_leak(
+def test_churn_check_fails_a_4_kib_leak(
     installed_default_project: Path,
     request: pytest.FixtureRequest,
     tmp_path: Path,
     python: str,
 ) -> None:
+    # That the real consumers pass this check is the generated suite's own business:
+    # tests/test_generated_projects.py (3.11) and tests/test_matrix.py (3.13) run it.
     if python == "3.11":
         venv: ProjectVenv = request.getfixturevalue("project_venv")
     else:
         venv = request.getfixturevalue("project_venv_313")
-    clean = copy_project(installed_default_project, tmp_path / "clean")
-    if python != "3.11":
-        venv.install(clean)  # 3.11's shared venv has the default project already
-    passed, output = run_churn(venv, clean)
-    assert passed, output
-    assert "server heap:" in output, output
-
     leaky = copy_project(installed_default_project, tmp_path / "leaky")
     inject_leak(leaky)
+    if python != "3.11":
+        venv.install(leaky)  # 3.11's shared venv has the default project already
     passed, output = run_churn(venv, leaky)
     assert not passed, output
     assert "server heap grew by" in output, output
