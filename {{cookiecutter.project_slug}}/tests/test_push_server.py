@@ -55,4 +55,18 @@ async def test_manage_py_push_refuses_the_in_memory_layer_and_reaches_no_one(
         await asyncio.to_thread(push_test_notification, server_with_users, session)
         first = await received(websocket)
     assert first == {"message": "Test notification for alice."}
+
+
+def test_push_to_user_in_a_shell_refuses_the_in_memory_layer(
+    accounts: dict[str, str],
+) -> None:
+    push = (
+        "from {{ cookiecutter.app_slug }}.push import push_to_user; "
+        "push_to_user(1, {'message': 'reaches no one'})"
+    )
+    result = manage("shell", "-v", "0", "-c", push, env=accounts)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: The in-memory")
+    assert "push from a view or a consumer" in last
 {%- endif %}

@@ -7,17 +7,11 @@ chat room's is chat_<room>). Only a layer that spans processes (Redis) reaches t
 
 from typing import Any
 
-from channels.layers import InMemoryChannelLayer
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...push import channel_layer, push_to_group, user_group
-
-IN_MEMORY = (
-    "The in-memory channel layer lives inside the server process, so nothing sent "
-    "from this process reaches its clients: use Redis (channel_layer=redis when "
-    "generating, or CHANNEL_LAYERS with channels_redis in settings.py)."
-)
 
 
 class Command(BaseCommand):
@@ -37,9 +31,11 @@ class Command(BaseCommand):
         message: str,
         **options: Any,
     ) -> None:
-        layer = channel_layer()
-        if isinstance(layer, InMemoryChannelLayer):
-            raise CommandError(IN_MEMORY)
+        try:
+            # Refuses the in-memory layer here: this process serves no one.
+            layer = channel_layer()
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from None
         if user is not None:
             group = self.group_of(user)
         assert group is not None  # argparse requires --user or --group
