@@ -1,6 +1,7 @@
 """Two server processes on one real Redis: rooms span them, outages pass."""
 
 import asyncio
+import copy
 import json
 import time
 from collections.abc import Iterator
@@ -8,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from channels.layers import channel_layers
+from django.conf import LazySettings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from {{ cookiecutter.project_slug }}.layers import RedisChannelLayer
 
 from .accounts import manage, session_cookie
 from .redis_server import RedisServer
@@ -111,6 +116,78 @@ async def test_an_idle_receive_outlasts_redis_py_s_default_read_timeout() -> Non
     finally:
         later.cancel()
         await layer.close_pools()
+
+
+def redis_clients(server: RedisServer) -> int:
+    """Connections Redis holds open now, this question's own included."""
+    client = redis.Redis.from_url(server.url)
+    try:
+        return int(client.info("clients")["connected_clients"])
+    finally:
+        client.close()
+
+
+async def test_the_first_send_after_a_redis_restart_is_retried(
+    own_redis: RedisServer, settings: LazySettings
+) -> None:
+    # Every pooled connection dies with the restart: the next command on one fails,
+    # and must be retried on a new connection (redis-py 5.x needs retry_on_error).
+    config = copy.deepcopy(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    config["hosts"][0]["address"] = own_redis.url
+    layer = RedisChannelLayer(**config)
+    try:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "before"})  # the pool keeps its connection
+        own_redis.stop()
+        own_redis.start()
+        await layer.send(channel, {"type": "after"})
+        assert (await asyncio.wait_for(layer.receive(channel), 10))["type"] == "after"
+    finally:
+        await layer.close_pools()
+
+
+@pytest.fixture
+def small_pool_server(
+    tmp_path: Path, own_redis: RedisServer, accounts: dict[str, str]
+) -> Iterator[Server]:
+    env = {**accounts, "REDIS_URL": own_redis.url, "REDIS_MAX_CONNECTIONS": "5"}
+    server = start_server("production", tmp_path / "server.log", env=env)
+    try:
+        yield server
+    finally:
+        stop_server(server.process)
+
+
+async def test_a_burst_of_handshakes_waits_for_the_pool_and_holds_no_more(
+    small_pool_server: Server, own_redis: RedisServer
+) -> None:
+    # 200 joins at once used to open (and keep) a connection each; a pool that
+    # raises when full refused most of them. Now they queue for 5 connections.
+    url = small_pool_server.url + "/ws/chat/burst/"
+    clients = await asyncio.wait_for(
+        asyncio.gather(*(connect(url, open_timeout=30) for _ in range(CLIENTS))), 60
+    )
+    try:
+        await say(clients[0], "all in")
+        messages = await asyncio.gather(*(heard(client) for client in clients))
+        assert messages == ["all in"] * CLIENTS
+        assert redis_clients(own_redis) <= 5 + 1  # the pool, and this question
+    finally:
+        await asyncio.gather(*(client.close() for client in clients))
+    assert "Traceback" not in small_pool_server.log.read_text()
+
+
+@pytest.mark.parametrize("value", ["many", "0", "1", "-5", "2.5"])
+def test_redis_max_connections_refuses_what_is_not_a_pool_size(
+    accounts: dict[str, str], value: str
+) -> None:
+    result = manage("check", env={**accounts, "REDIS_MAX_CONNECTIONS": value})
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.endswith(
+        f"REDIS_MAX_CONNECTIONS={value!r} is not a whole number of 2 or more: "
+        "e.g. 20, the connections each process may open to Redis."
+    )
 
 
 async def echo_works(server: Server) -> None:

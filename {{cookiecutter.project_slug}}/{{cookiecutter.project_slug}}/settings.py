@@ -187,18 +187,31 @@ ASGI_APPLICATION = "{{ cookiecutter.project_slug }}.asgi.application"
 
 {% if cookiecutter.channel_layer == "redis" -%}
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Connections each server process (and each worker) may open to Redis: processes x
+# this must stay under Redis's maxclients (README.md, Production, has the budget).
+REDIS_MAX_CONNECTIONS = os.environ.get("REDIS_MAX_CONNECTIONS", "20")
+if not REDIS_MAX_CONNECTIONS.isdigit() or int(REDIS_MAX_CONNECTIONS) < 2:
+    raise ImproperlyConfigured(
+        f"REDIS_MAX_CONNECTIONS={REDIS_MAX_CONNECTIONS!r} is not a whole number of "
+        "2 or more: e.g. 20, the connections each process may open to Redis."
+    )
 
 CHANNEL_LAYERS = {
     # Redis carries group messages between server processes and machines.
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis's RedisChannelLayer on a pool that waits when full (layers.py).
+        "BACKEND": "{{ cookiecutter.project_slug }}.layers.RedisChannelLayer",
         "CONFIG": {
-            # redis-py's asyncio pool raises, rather than waits, past its default
-            # of 100 connections: too few for many clients joining at once.
             "hosts": [
                 {
                     "address": REDIS_URL,
-                    "max_connections": 1000,
+                    # One connection waits in BZPOPMIN for the process's sockets;
+                    # the rest carry group joins and sends, a millisecond each, so
+                    # a burst of handshakes queues for them rather than opening one
+                    # per handshake (README.md, Production, has the measurements).
+                    "max_connections": int(REDIS_MAX_CONNECTIONS),
+                    # Seconds a command waits for a free connection before it fails.
+                    "timeout": 10,
                     # redis-py 8 cuts every read off after 5 s by default, the
                     # very time channels_redis's idle receive waits in BZPOPMIN:
                     # under load the cut comes first and kills the consumer
@@ -208,11 +221,14 @@ CHANNEL_LAYERS = {
                     # the first command on each would kill its consumer: retry it
                     # on a new connection (0.5 s, 1 s, 1 s apart) instead. Only a
                     # lost connection: a timeout means Redis is stalled, not gone.
+                    # redis-py 5.x ignores retry unless retry_on_error names the
+                    # errors too (8.x retries on retry alone).
                     "retry": Retry(
                         ExponentialBackoff(cap=1, base=0.25),
                         3,
                         supported_errors=(RedisConnectionError,),
                     ),
+                    "retry_on_error": [RedisConnectionError],
                 },
             ],
             # Messages a channel may hold unread before sends to it fail.
