@@ -19,7 +19,13 @@ from {{ cookiecutter.project_slug }}.layers import RedisChannelLayer
 
 from .accounts import manage, session_cookie
 from .redis_server import RedisServer
-from .servers import Server, free_port, start_server, stop_server
+from .servers import (
+    SERVER_ENVIRONMENTS,
+    Server,
+    free_port,
+    start_server,
+    stop_server,
+)
 
 CLIENTS = 200
 
@@ -132,7 +138,7 @@ async def test_the_first_send_after_a_redis_restart_is_retried(
 ) -> None:
     # Every pooled connection dies with the restart: the next command on one fails,
     # and must be retried on a new connection (redis-py 5.x needs retry_on_error).
-    config = copy.deepcopy(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    config: Any = copy.deepcopy(settings.CHANNEL_LAYERS["default"]["CONFIG"])
     config["hosts"][0]["address"] = own_redis.url
     layer = RedisChannelLayer(**config)
     try:
@@ -271,6 +277,30 @@ async def test_manage_py_push_reaches_a_users_sockets_on_both_servers(
             assert await heard(websocket) == "for alice"
         await push("--user", "bob", "for bob", env=accounts)
         assert await heard(bob_one) == "for bob"  # his first: alice's never came
+
+
+async def test_a_worker_in_production_mode_pushes_its_progress_to_both_servers(
+    two_servers: list[Server], accounts: dict[str, str]
+) -> None:
+    # The worker runs as on a production machine: DJANGO_DEBUG=0 and the server's
+    # secrets, not manage.py's development default.
+    worker = {**accounts, **SERVER_ENVIRONMENTS["production"], "DJANGO_DEBUG": "0"}
+    one, two = two_servers
+    alice = await asyncio.to_thread(session_cookie, "alice", accounts)
+    async with notifications(one, alice) as on_one, notifications(two, alice) as on_two:
+        job = ["progress", "--user", "alice", "--steps", "3", "--seconds", "0"]
+        result = await asyncio.to_thread(manage, *job, env=worker)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "Done: 3 steps, pushed to alice's sockets.\n"
+        for websocket in (on_one, on_two):
+            steps = [
+                json.loads(await asyncio.wait_for(websocket.recv(), 10))
+                for _ in range(3)
+            ]
+            assert steps == [
+                {"message": f"Step {n} of 3 done.", "step": n, "steps": 3}
+                for n in (1, 2, 3)
+            ]
 
 
 async def test_manage_py_push_group_reaches_a_room_spanning_both_servers(
