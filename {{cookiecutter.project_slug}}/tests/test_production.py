@@ -129,3 +129,27 @@ def test_health_endpoint_needs_no_session_or_database(client: Client) -> None:
     assert (response.status_code, response.content) == (200, b"ok")
     assert "Cookie" not in response.get("Vary", "")
     assert not response.cookies
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "health.internal"])
+def test_readiness_answers_when_the_database_and_the_layer_do(
+    production_server: Server, host: str
+) -> None:
+    response, body = get(production_server, "/readyz", Host=host)
+    assert (response.status, body) == (200, b"ready")
+    assert response.getheader("Cache-Control") == "no-store"
+
+
+def test_readiness_names_a_database_that_does_not_answer(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-folder" / "db.sqlite3")
+    env = {"DJANGO_SQLITE_PATH": missing}
+    server = start_server("production", tmp_path / "server.log", env=env)
+    try:
+        response, body = get(server, "/readyz")
+        assert response.status == 503
+        assert body == b"not ready: the database did not answer (OperationalError)"
+        # Alive all the same: a restart would not bring the database back.
+        assert get(server, "/healthz")[0].status == 200
+        wait_for_log_line(server.log, r"WARNING .*Not ready: the database")
+    finally:
+        stop_server(server.process)

@@ -2,6 +2,7 @@
 
 import asyncio
 import copy
+import http.client
 import json
 import time
 from collections.abc import Iterator
@@ -124,6 +125,33 @@ async def test_an_idle_receive_outlasts_redis_py_s_default_read_timeout() -> Non
         await layer.close_pools()
 
 
+def readiness(server: Server) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", "/readyz")
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_readiness_follows_redis_down_and_back(
+    server_on_own_redis: Server, own_redis: RedisServer
+) -> None:
+    assert readiness(server_on_own_redis) == (200, b"ready")
+    own_redis.stop()
+    try:
+        status, body = readiness(server_on_own_redis)
+        assert status == 503
+        assert body == b"not ready: the channel layer did not answer (ConnectionError)"
+    finally:
+        own_redis.start()
+    back = time.monotonic()
+    while readiness(server_on_own_redis) != (200, b"ready"):
+        assert time.monotonic() - back < 20, "not ready 20 s after Redis came back"
+    assert "Traceback" not in server_on_own_redis.log.read_text()
+
+
 def redis_clients(server: RedisServer) -> int:
     """Connections Redis holds open now, this question's own included."""
     client = redis.Redis.from_url(server.url)
@@ -153,7 +181,7 @@ async def test_the_first_send_after_a_redis_restart_is_retried(
 
 
 @pytest.fixture
-def small_pool_server(
+def server_on_own_redis(
     tmp_path: Path, own_redis: RedisServer, accounts: dict[str, str]
 ) -> Iterator[Server]:
     env = {**accounts, "REDIS_URL": own_redis.url, "REDIS_MAX_CONNECTIONS": "5"}
@@ -165,11 +193,11 @@ def small_pool_server(
 
 
 async def test_a_burst_of_handshakes_waits_for_the_pool_and_holds_no_more(
-    small_pool_server: Server, own_redis: RedisServer
+    server_on_own_redis: Server, own_redis: RedisServer
 ) -> None:
     # 200 joins at once used to open (and keep) a connection each; a pool that
     # raises when full refused most of them. Now they queue for 5 connections.
-    url = small_pool_server.url + "/ws/chat/burst/"
+    url = server_on_own_redis.url + "/ws/chat/burst/"
     clients = await asyncio.wait_for(
         asyncio.gather(*(connect(url, open_timeout=30) for _ in range(CLIENTS))), 60
     )
@@ -180,7 +208,7 @@ async def test_a_burst_of_handshakes_waits_for_the_pool_and_holds_no_more(
         assert redis_clients(own_redis) <= 5 + 1  # the pool, and this question
     finally:
         await asyncio.gather(*(client.close() for client in clients))
-    assert "Traceback" not in small_pool_server.log.read_text()
+    assert "Traceback" not in server_on_own_redis.log.read_text()
 
 
 @pytest.mark.parametrize("value", ["many", "0", "1", "-5", "2.5"])
