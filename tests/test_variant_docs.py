@@ -36,3 +36,19 @@ def test_uvicorn_docs_name_uvicorn_processes(render: Render, layer: str) -> None
     assert "Daphne process" not in text
     assert "Uvicorn process" in text
     assert "--ws websockets-sansio" in text
+
+
+@pytest.mark.parametrize("layer", ["in_memory", "redis"])
+def test_uvicorn_settings_and_description_do_not_say_daphne_serves(
+    render: Render, layer: str
+) -> None:
+    project = render(asgi_server="uvicorn", channel_layer=layer)
+    settings = (project / project.name / "settings.py").read_text()
+    comments = [line for line in settings.splitlines() if "#" in line]
+    # Daphne stays for runserver: only those lines may name it.
+    serving = [c for c in comments if "daphne" in c.lower() and "runserver" not in c]
+    assert serving == []
+    assert "(uvicorn)" in settings and '"uvicorn": {"handlers"' in settings
+    pyproject = (project / "pyproject.toml").read_text()
+    description = re.search(r'^description = "(.*)"$', pyproject, re.MULTILINE)
+    assert description is not None and "Daphne" not in description[1]

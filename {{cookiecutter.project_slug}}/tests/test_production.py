@@ -1,6 +1,7 @@
 """The production command over HTTP: what a deploy and its proxy rely on."""
 
-import http.client
+{% if cookiecutter.asgi_server == "uvicorn" %}import asyncio
+{% endif %}import http.client
 import json
 import re
 import time
@@ -8,6 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+{%- if cookiecutter.asgi_server == "uvicorn" %}
+from websockets.asyncio.client import connect
+{%- endif %}
 
 from .servers import BASE_DIR, Server, start_server, stop_server
 
@@ -153,3 +157,20 @@ def test_readiness_names_a_database_that_does_not_answer(tmp_path: Path) -> None
         wait_for_log_line(server.log, r"WARNING .*Not ready: the database")
     finally:
         stop_server(server.process)
+
+{%- if cookiecutter.asgi_server == "uvicorn" %}
+
+
+async def test_uvicorn_logs_in_the_format_of_logging(production_server: Server) -> None:
+    async with connect(production_server.url + "/ws/ac/") as websocket:
+        await websocket.send("logged")
+        assert await asyncio.wait_for(websocket.recv(), 10) == "logged"
+    # Uvicorn's own format would be 'INFO:     127.0.0.1:5555 - "WebSocket ...'.
+    wait_for_log_line(
+        production_server.log,
+        r"^\d{4}-\d\d-\d\d [\d:,]+ INFO uvicorn\.error: 127\.0\.0\.1:\d+ - "
+        r'"WebSocket /ws/ac/" \[accepted\]$',
+    )
+    log = production_server.log.read_text()
+    assert not re.search(r"(?m)^(INFO|WARNING|ERROR): ", log)
+{%- endif %}

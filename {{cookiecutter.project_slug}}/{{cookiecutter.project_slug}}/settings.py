@@ -148,13 +148,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: answers /healthz before host checks, sessions or the database.
+    # First: answers /healthz and /readyz (health.py) before host checks or sessions.
     "{{ cookiecutter.project_slug }}.health.health_check",
     # Before anything that may answer: CORS headers go on every answer it covers.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Static files from Daphne itself, so the documented production command serves
-    # a working page without a proxy (deploy/nginx.conf serves them when present).
+    # Static files from the ASGI server itself, so the documented production command
+    # serves a working page without a proxy (deploy/nginx.conf serves them when
+    # present).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -181,7 +182,7 @@ TEMPLATES = [
     },
 ]
 
-# Served by an ASGI server (daphne), not WSGI: asgi.py routes HTTP and WebSockets.
+# Served by an ASGI server ({{ cookiecutter.asgi_server }}), not WSGI: asgi.py routes HTTP and WebSockets.
 # WSGI_APPLICATION = "{{ cookiecutter.project_slug }}.wsgi.application"
 ASGI_APPLICATION = "{{ cookiecutter.project_slug }}.asgi.application"
 
@@ -277,9 +278,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# runserver reads these; the production daphne command in README.md passes the
-# same numbers. Lower than Daphne's 1 MiB default: a larger message closes the
-# connection before any consumer sees it.
+# runserver (Daphne's) reads these; the production {{ cookiecutter.asgi_server }} command in README.md passes
+# the same numbers. Lower than runserver's 1 MiB default: a larger message closes
+# the connection before any consumer sees it.
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 64 * 1024
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 64 * 1024
 
@@ -308,10 +309,18 @@ LOGGING = {
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "line"},
     },
-    # The servers' and the consumers' loggers (daphne.*, your app's) end here.
+    # The servers' and the consumers' loggers ({{ cookiecutter.asgi_server }}.*, your app's) end here.
     "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
         "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+{%- if cookiecutter.asgi_server == "uvicorn" %}
+        # Uvicorn gives its loggers handlers and a format of its own before Django
+        # starts; this takes them over. uvicorn.error also logs every WebSocket's
+        # "[accepted]", "connection open" and "connection closed" at INFO: WARNING
+        # here drops those (and the startup lines). uvicorn.access stays off
+        # (--no-access-log).
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+{%- endif %}
     },
 }
 
