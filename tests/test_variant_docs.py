@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Render
+from .conftest import TEMPLATE, Render, render_template
 
 
 def docs(project: Path) -> str:
@@ -52,3 +52,20 @@ def test_uvicorn_settings_and_description_do_not_say_daphne_serves(
     pyproject = (project / "pyproject.toml").read_text()
     description = re.search(r'^description = "(.*)"$', pyproject, re.MULTILINE)
     assert description is not None and "Daphne" not in description[1]
+
+
+def test_in_memory_readme_shows_the_redis_variants_own_layer_settings(
+    tmp_path: Path,
+) -> None:
+    # Rendered from the same files (templates/), so the two cannot drift apart.
+    in_memory = render_template(TEMPLATE, tmp_path / "in_memory")
+    redis = render_template(TEMPLATE, tmp_path / "redis", channel_layer="redis")
+    readme = (in_memory / "README.md").read_text()
+    settings = (redis / redis.name / "settings.py").read_text()
+    block = settings[settings.index("REDIS_URL = ") : settings.index("\nDATABASES")]
+    assert block.strip() in readme
+    assert "REDIS_URL" in block and "retry_on_error" in block
+    imports = re.findall(r"(?m)^from redis\S* import .*$", settings)
+    assert len(imports) == 3 and all(line in readme for line in imports)
+    assert (redis / redis.name / "layers.py").read_text() in readme
+    assert not (in_memory / in_memory.name / "layers.py").exists()

@@ -10,10 +10,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 {%- if cookiecutter.channel_layer == "redis" %}
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-{%- endif %}
+{% include "redis_imports.py.jinja" %}{%- endif %}
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -187,58 +184,7 @@ TEMPLATES = [
 ASGI_APPLICATION = "{{ cookiecutter.project_slug }}.asgi.application"
 
 {% if cookiecutter.channel_layer == "redis" -%}
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-# Connections each server process (and each worker) may open to Redis: processes x
-# this must stay under Redis's maxclients (README.md, Production, has the budget).
-REDIS_MAX_CONNECTIONS = os.environ.get("REDIS_MAX_CONNECTIONS", "20")
-if not REDIS_MAX_CONNECTIONS.isdigit() or int(REDIS_MAX_CONNECTIONS) < 2:
-    raise ImproperlyConfigured(
-        f"REDIS_MAX_CONNECTIONS={REDIS_MAX_CONNECTIONS!r} is not a whole number of "
-        "2 or more: e.g. 20, the connections each process may open to Redis."
-    )
-
-CHANNEL_LAYERS = {
-    # Redis carries group messages between server processes and machines.
-    "default": {
-        # channels_redis's RedisChannelLayer on a pool that waits when full (layers.py).
-        "BACKEND": "{{ cookiecutter.project_slug }}.layers.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [
-                {
-                    "address": REDIS_URL,
-                    # One connection waits in BZPOPMIN for the process's sockets;
-                    # the rest carry group joins and sends, a millisecond each, so
-                    # a burst of handshakes queues for them rather than opening one
-                    # per handshake (README.md, Production, has the measurements).
-                    "max_connections": int(REDIS_MAX_CONNECTIONS),
-                    # Seconds a command waits for a free connection before it fails.
-                    "timeout": 10,
-                    # redis-py 8 cuts every read off after 5 s by default, the
-                    # very time channels_redis's idle receive waits in BZPOPMIN:
-                    # under load the cut comes first and kills the consumer
-                    # (channels_redis#422). Wait longer, but not forever.
-                    "socket_timeout": 15,
-                    # After a Redis restart every pooled connection is dead, and
-                    # the first command on each would kill its consumer: retry it
-                    # on a new connection (0.5 s, 1 s, 1 s apart) instead. Only a
-                    # lost connection: a timeout means Redis is stalled, not gone.
-                    # redis-py 5.x ignores retry unless retry_on_error names the
-                    # errors too (8.x retries on retry alone).
-                    "retry": Retry(
-                        ExponentialBackoff(cap=1, base=0.25),
-                        3,
-                        supported_errors=(RedisConnectionError,),
-                    ),
-                    "retry_on_error": [RedisConnectionError],
-                },
-            ],
-            # Messages a channel may hold unread before sends to it fail.
-            "capacity": 1000,
-            # Seconds an unread message waits before it is dropped.
-            "expiry": 60,
-        },
-    },
-}
+{% include "redis_channel_layers.py.jinja" %}
 {%- else -%}
 CHANNEL_LAYERS = {
     # One process only: group messages never leave the process that sent them.
