@@ -2,6 +2,9 @@
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from .conftest import TEMPLATE, ruff
 
@@ -41,3 +44,34 @@ def test_scaffold_command_ends_with_the_projects_own_run_command() -> None:
     run_it = shell_blocks(project_readme)[0]
     assert scaffold.endswith(f"cd ../my_channels_project && {run_it}")
     assert "python3 -m venv .venv" in run_it
+
+
+def test_readme_shows_answers_as_key_value_pairs() -> None:
+    text = " ".join(README.split())
+    assert "`key=value` pairs (cookiecutter's extra context)" in text
+    commands = [line for block in shell_blocks(README) for line in block.splitlines()]
+    assert any(
+        "cookiecutter --no-input . -o .. channel_layer=redis" in line
+        for line in commands
+    )
+
+
+def test_readme_quotes_what_a_second_render_into_the_same_folder_says(
+    tmp_path: Path,
+) -> None:
+    cookiecutter = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)]
+    work = tmp_path / "work"
+    work.mkdir()
+    first, second = (
+        subprocess.run(
+            [*cookiecutter, "-o", ".."], cwd=work, capture_output=True, text=True
+        )
+        for _ in range(2)
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    result = second
+    assert result.returncode == 1
+    said = result.stdout.strip().splitlines()[-1]  # cookiecutter prints to stdout
+    assert said == 'Error: "../my_channels_project" directory already exists'
+    assert f"stops with `{said}`" in " ".join(README.split())
+    assert "`--overwrite-if-exists` (`-f`)" in README
