@@ -14,7 +14,11 @@ TOOLING_APP = "channels_devtools"
 # Files that only one answer of an option keeps: (option, answer) -> paths.
 # Every path listed under an answer that was not chosen is removed.
 OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
-    ("channel_layer", "redis"): ["tests/redis_server.py", "tests/test_redis_layer.py"],
+    ("channel_layer", "redis"): [
+        f"{PROJECT_SLUG}/layers.py",
+        "tests/redis_server.py",
+        "tests/test_redis_layer.py",
+    ],
     ("demo_page", "yes"): [
         f"{APP_SLUG}/templates",
         f"{APP_SLUG}/static",

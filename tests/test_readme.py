@@ -2,6 +2,9 @@
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from .conftest import TEMPLATE, ruff
 
@@ -52,3 +55,34 @@ def test_generated_readme_explains_tokens_revoked_by_a_rehash() -> None:
     prose = " ".join(text.split())
     assert "when Django re-hashes an unchanged password at log-in" in prose
     assert 'refused with "the password hash changed"' in prose
+
+
+def test_readme_shows_answers_as_key_value_pairs() -> None:
+    text = " ".join(README.split())
+    assert "`key=value` pairs (cookiecutter's extra context)" in text
+    commands = [line for block in shell_blocks(README) for line in block.splitlines()]
+    assert any(
+        "cookiecutter --no-input . -o .. channel_layer=redis" in line
+        for line in commands
+    )
+
+
+def test_readme_quotes_what_a_second_render_into_the_same_folder_says(
+    tmp_path: Path,
+) -> None:
+    cookiecutter = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)]
+    work = tmp_path / "work"
+    work.mkdir()
+    first, second = (
+        subprocess.run(
+            [*cookiecutter, "-o", ".."], cwd=work, capture_output=True, text=True
+        )
+        for _ in range(2)
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    result = second
+    assert result.returncode == 1
+    said = result.stdout.strip().splitlines()[-1]  # cookiecutter prints to stdout
+    assert said == 'Error: "../my_channels_project" directory already exists'
+    assert f"stops with `{said}`" in " ".join(README.split())
+    assert "`--overwrite-if-exists` (`-f`)" in README

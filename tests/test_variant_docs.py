@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Render
+from .conftest import TEMPLATE, Render, render_template
 
 
 def docs(project: Path) -> str:
@@ -36,3 +36,64 @@ def test_uvicorn_docs_name_uvicorn_processes(render: Render, layer: str) -> None
     assert "Daphne process" not in text
     assert "Uvicorn process" in text
     assert "--ws websockets-sansio" in text
+
+
+@pytest.mark.parametrize("layer", ["in_memory", "redis"])
+def test_uvicorn_settings_and_description_do_not_say_daphne_serves(
+    render: Render, layer: str
+) -> None:
+    project = render(asgi_server="uvicorn", channel_layer=layer)
+    settings = (project / project.name / "settings.py").read_text()
+    comments = [line for line in settings.splitlines() if "#" in line]
+    # Daphne stays for runserver: only those lines may name it.
+    serving = [c for c in comments if "daphne" in c.lower() and "runserver" not in c]
+    assert serving == []
+    assert "(uvicorn)" in settings and '"uvicorn": {"handlers"' in settings
+    pyproject = (project / "pyproject.toml").read_text()
+    description = re.search(r'^description = "(.*)"$', pyproject, re.MULTILINE)
+    assert description is not None and "Daphne" not in description[1]
+
+
+def test_in_memory_readme_shows_the_redis_variants_own_layer_settings(
+    tmp_path: Path,
+) -> None:
+    # Rendered from the same files (templates/), so the two cannot drift apart.
+    in_memory = render_template(TEMPLATE, tmp_path / "in_memory")
+    redis = render_template(TEMPLATE, tmp_path / "redis", channel_layer="redis")
+    readme = (in_memory / "README.md").read_text()
+    settings = (redis / redis.name / "settings.py").read_text()
+    block = settings[settings.index("REDIS_URL = ") : settings.index("\nDATABASES")]
+    assert block.strip() in readme
+    assert "REDIS_URL" in block and "retry_on_error" in block
+    imports = re.findall(r"(?m)^from redis\S* import .*$", settings)
+    assert len(imports) == 3 and all(line in readme for line in imports)
+    assert (redis / redis.name / "layers.py").read_text() in readme
+    assert not (in_memory / in_memory.name / "layers.py").exists()
+
+
+def test_readme_opening_says_each_thing_once(render: Render) -> None:
+    readme = (render() / "README.md").read_text()
+    first, second = readme.split("\n\n")[1:3]
+    assert first == "Real-time features for a Django site, over WebSockets."
+    assert "WebSockets" not in second and "project template" in second
+
+
+@pytest.mark.parametrize("layer", ["in_memory", "redis"])
+def test_separate_frontend_docs_name_the_cookie_host_and_the_limits(
+    render: Render, layer: str
+) -> None:
+    project = render(channel_layer=layer)
+    text = " ".join((project / "README.md").read_text().split())
+    assert "log in at http://localhost:8000/ for a frontend on `localhost:5173`" in text
+    assert "Safari and Firefox block third-party cookies" in text
+    assert '`SESSION_COOKIE_SAMESITE = "None"` over HTTPS' not in text
+    assert "**Hybrid apps.** A limit" in text and "capacitor://localhost" in text
+    assert "(Who is connected, above;" in text
+    # Production examples name https:// origins only; http:// ones say development.
+    readme = (project / "README.md").read_text()
+    row = re.search(r"\| `DJANGO_WEBSOCKET_ALLOWED_ORIGINS` \|[^\n]*", readme)
+    assert row is not None
+    assert "in development also `http://localhost:5173`" in row[0]
+    example = (project / ".env.example").read_text()
+    origins = re.search(r"DJANGO_WEBSOCKET_ALLOWED_ORIGINS=(\S+)", example)
+    assert origins is not None and origins[1] == "https://app.example.com"

@@ -10,6 +10,10 @@ from django.conf import settings
 from django.test import override_settings
 from pytest import TempPathFactory
 
+# This process serves the ASGI application, as a server does: channels.testing
+# runs the consumers here, so push.py's pushes through the in-memory layer reach them.
+from {{ cookiecutter.project_slug }} import asgi  # noqa: F401
+
 from .accounts import accounts, server_with_users  # noqa: F401
 from .frontend import frontend_origin  # noqa: F401
 {% if cookiecutter.channel_layer == "redis" -%}

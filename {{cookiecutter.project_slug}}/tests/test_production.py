@@ -1,6 +1,7 @@
 """The production command over HTTP: what a deploy and its proxy rely on."""
 
-import http.client
+{% if cookiecutter.asgi_server == "uvicorn" %}import asyncio
+{% endif %}import http.client
 import json
 import re
 import time
@@ -8,6 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+{%- if cookiecutter.asgi_server == "uvicorn" %}
+from websockets.asyncio.client import connect
+{%- endif %}
 
 from .servers import BASE_DIR, Server, start_server, stop_server
 
@@ -129,3 +133,44 @@ def test_health_endpoint_needs_no_session_or_database(client: Client) -> None:
     assert (response.status_code, response.content) == (200, b"ok")
     assert "Cookie" not in response.get("Vary", "")
     assert not response.cookies
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "health.internal"])
+def test_readiness_answers_when_the_database_and_the_layer_do(
+    production_server: Server, host: str
+) -> None:
+    response, body = get(production_server, "/readyz", Host=host)
+    assert (response.status, body) == (200, b"ready")
+    assert response.getheader("Cache-Control") == "no-store"
+
+
+def test_readiness_names_a_database_that_does_not_answer(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-folder" / "db.sqlite3")
+    env = {"DJANGO_SQLITE_PATH": missing}
+    server = start_server("production", tmp_path / "server.log", env=env)
+    try:
+        response, body = get(server, "/readyz")
+        assert response.status == 503
+        assert body == b"not ready: the database did not answer (OperationalError)"
+        # Alive all the same: a restart would not bring the database back.
+        assert get(server, "/healthz")[0].status == 200
+        wait_for_log_line(server.log, r"WARNING .*Not ready: the database")
+    finally:
+        stop_server(server.process)
+
+{%- if cookiecutter.asgi_server == "uvicorn" %}
+
+
+async def test_uvicorn_logs_in_the_format_of_logging(production_server: Server) -> None:
+    async with connect(production_server.url + "/ws/ac/") as websocket:
+        await websocket.send("logged")
+        assert await asyncio.wait_for(websocket.recv(), 10) == "logged"
+    # Uvicorn's own format would be 'INFO:     127.0.0.1:5555 - "WebSocket ...'.
+    wait_for_log_line(
+        production_server.log,
+        r"^\d{4}-\d\d-\d\d [\d:,]+ INFO uvicorn\.error: 127\.0\.0\.1:\d+ - "
+        r'"WebSocket /ws/ac/" \[accepted\]$',
+    )
+    log = production_server.log.read_text()
+    assert not re.search(r"(?m)^(INFO|WARNING|ERROR): ", log)
+{%- endif %}

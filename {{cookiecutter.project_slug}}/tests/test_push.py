@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+{%- if cookiecutter.channel_layer == "in_memory" %}
+from django.core.exceptions import ImproperlyConfigured
+{%- endif %}
 from django.test import Client
 
 from {{ cookiecutter.app_slug }}.consumers import ChatConsumer, NotificationsConsumer
@@ -21,6 +25,8 @@ from {{ cookiecutter.app_slug }}.push import (
     push_to_user,
     user_group,
 )
+
+from .layer import receive_many
 
 User = get_user_model()
 ALICE = User(pk=1, username="alice")
@@ -131,6 +137,53 @@ def test_sync_functions_check_the_payload_and_the_group_name() -> None:
         push_to_user(AnonymousUser(), {"message": "x"})
 
 
+@pytest.mark.parametrize("user", ["alice", "1", 1.0, True, None])
+def test_push_to_user_refuses_what_is_not_a_user_or_its_primary_key(user: Any) -> None:
+    # A username once became group user_alice, which no socket joins: lost silently.
+    with pytest.raises(TypeError, match="a user object or its integer primary key"):
+        push_to_user(user, {"message": "x"})
+    with pytest.raises(TypeError, match="get_by_natural_key"):
+        user_group(user)
+
+
+def test_a_user_and_its_primary_key_name_one_group() -> None:
+    assert user_group(ALICE) == user_group(ALICE.pk) == "user_1"
+
+
+def test_a_process_that_serves_no_asgi_application_{% if cookiecutter.channel_layer == "redis" %}pushes_through_redis{% else %}refuses_to_push{% endif %}(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A shell or a worker: it never imported asgi.py, as this test process did.
+    monkeypatch.delitem(sys.modules, "{{ cookiecutter.project_slug }}.asgi")
+{%- if cookiecutter.channel_layer == "redis" %}
+    layer: Any = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("from_a_worker", channel)
+    push_to_group("from_a_worker", {"message": "via Redis"})
+    [event] = receive_many(channel, 1)
+    assert json.loads(event["text"]) == {"message": "via Redis"}
+{%- else %}
+    with pytest.raises(ImproperlyConfigured, match="in-memory channel layer"):
+        push_to_user(ALICE, {"message": "to no one"})
+    with pytest.raises(ImproperlyConfigured, match="in-memory channel layer"):
+        push_to_group("chat_lobby", {"message": "to no one"})
+{%- endif %}
+
+
+def test_several_pushes_from_sync_code_arrive_in_order() -> None:
+    # As a task pushing progress does; receive_many gets them in one event loop.
+    layer: Any = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("progress", channel)
+    for step in range(3):
+        push_to_group("progress", {"step": step})
+    first = [json.loads(event["text"])["step"] for event in receive_many(channel, 3)]
+    push_to_group("progress", {"step": 3})
+    [last] = receive_many(channel, 1)  # a second call sees no message again
+    async_to_sync(layer.group_discard)("progress", channel)
+    assert first == [0, 1, 2] and json.loads(last["text"])["step"] == 3
+
+
 async def test_a_push_to_a_group_reaches_a_chat_room() -> None:
     room = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/lobby/")
     scope: Any = room.scope
@@ -172,6 +225,6 @@ def test_the_view_pushes_to_the_logged_in_user_and_answers_204(
     client.cookies["csrftoken"] = token
     response = client.post("/notifications/test/", headers={"X-CSRFToken": token})
     assert response.status_code == 204
-    event = async_to_sync(layer.receive)(channel)
+    [event] = receive_many(channel, 1)
     async_to_sync(layer.group_discard)(user_group(user), channel)
     assert json.loads(event["text"])["message"].startswith("Test notification")

@@ -55,4 +55,29 @@ async def test_manage_py_push_refuses_the_in_memory_layer_and_reaches_no_one(
         await asyncio.to_thread(push_test_notification, server_with_users, session)
         first = await received(websocket)
     assert first == {"message": "Test notification for alice."}
+
+
+def test_push_to_user_in_a_shell_refuses_the_in_memory_layer(
+    accounts: dict[str, str],
+) -> None:
+    push = (
+        "from {{ cookiecutter.app_slug }}.push import push_to_user; "
+        "push_to_user(1, {'message': 'reaches no one'})"
+    )
+    result = manage("shell", "-v", "0", "-c", push, env=accounts)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: The in-memory")
+    assert "push from a view or a consumer" in last
+
+
+def test_the_progress_job_refuses_the_in_memory_layer_before_any_work(
+    accounts: dict[str, str],
+) -> None:
+    job = ["progress", "--user", "alice", "--steps", "1", "--seconds", "600"]
+    result = manage(*job, env=accounts)  # 600 s of work would time manage() out
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("CommandError: The in-memory channel layer")
 {%- endif %}

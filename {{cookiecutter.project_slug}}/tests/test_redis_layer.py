@@ -1,6 +1,8 @@
 """Two server processes on one real Redis: rooms span them, outages pass."""
 
 import asyncio
+import copy
+import http.client
 import json
 import time
 from collections.abc import Iterator
@@ -8,13 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from channels.layers import channel_layers
+from django.conf import LazySettings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from {{ cookiecutter.project_slug }}.layers import RedisChannelLayer
+
 from .accounts import manage, session_cookie
 from .redis_server import RedisServer
-from .servers import Server, free_port, start_server, stop_server
+from .servers import (
+    SERVER_ENVIRONMENTS,
+    Server,
+    free_port,
+    start_server,
+    stop_server,
+)
 
 CLIENTS = 200
 
@@ -113,6 +125,105 @@ async def test_an_idle_receive_outlasts_redis_py_s_default_read_timeout() -> Non
         await layer.close_pools()
 
 
+def readiness(server: Server) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", "/readyz")
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_readiness_follows_redis_down_and_back(
+    server_on_own_redis: Server, own_redis: RedisServer
+) -> None:
+    assert readiness(server_on_own_redis) == (200, b"ready")
+    own_redis.stop()
+    try:
+        status, body = readiness(server_on_own_redis)
+        assert status == 503
+        assert body == b"not ready: the channel layer did not answer (ConnectionError)"
+    finally:
+        own_redis.start()
+    back = time.monotonic()
+    while readiness(server_on_own_redis) != (200, b"ready"):
+        assert time.monotonic() - back < 20, "not ready 20 s after Redis came back"
+    assert "Traceback" not in server_on_own_redis.log.read_text()
+
+
+def redis_clients(server: RedisServer) -> int:
+    """Connections Redis holds open now, this question's own included."""
+    client = redis.Redis.from_url(server.url)
+    try:
+        return int(client.info("clients")["connected_clients"])
+    finally:
+        client.close()
+
+
+async def test_the_first_send_after_a_redis_restart_is_retried(
+    own_redis: RedisServer, settings: LazySettings
+) -> None:
+    # Every pooled connection dies with the restart: the next command on one fails,
+    # and must be retried on a new connection (redis-py 5.x needs retry_on_error).
+    config: Any = copy.deepcopy(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    config["hosts"][0]["address"] = own_redis.url
+    layer = RedisChannelLayer(**config)
+    try:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "before"})  # the pool keeps its connection
+        own_redis.stop()
+        own_redis.start()
+        await layer.send(channel, {"type": "after"})
+        assert (await asyncio.wait_for(layer.receive(channel), 10))["type"] == "after"
+    finally:
+        await layer.close_pools()
+
+
+@pytest.fixture
+def server_on_own_redis(
+    tmp_path: Path, own_redis: RedisServer, accounts: dict[str, str]
+) -> Iterator[Server]:
+    env = {**accounts, "REDIS_URL": own_redis.url, "REDIS_MAX_CONNECTIONS": "5"}
+    server = start_server("production", tmp_path / "server.log", env=env)
+    try:
+        yield server
+    finally:
+        stop_server(server.process)
+
+
+async def test_a_burst_of_handshakes_waits_for_the_pool_and_holds_no_more(
+    server_on_own_redis: Server, own_redis: RedisServer
+) -> None:
+    # 200 joins at once used to open (and keep) a connection each; a pool that
+    # raises when full refused most of them. Now they queue for 5 connections.
+    url = server_on_own_redis.url + "/ws/chat/burst/"
+    clients = await asyncio.wait_for(
+        asyncio.gather(*(connect(url, open_timeout=30) for _ in range(CLIENTS))), 60
+    )
+    try:
+        await say(clients[0], "all in")
+        messages = await asyncio.gather(*(heard(client) for client in clients))
+        assert messages == ["all in"] * CLIENTS
+        assert redis_clients(own_redis) <= 5 + 1  # the pool, and this question
+    finally:
+        await asyncio.gather(*(client.close() for client in clients))
+    assert "Traceback" not in server_on_own_redis.log.read_text()
+
+
+@pytest.mark.parametrize("value", ["many", "0", "1", "-5", "2.5"])
+def test_redis_max_connections_refuses_what_is_not_a_pool_size(
+    accounts: dict[str, str], value: str
+) -> None:
+    result = manage("check", env={**accounts, "REDIS_MAX_CONNECTIONS": value})
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.endswith(
+        f"REDIS_MAX_CONNECTIONS={value!r} is not a whole number of 2 or more: "
+        "e.g. 20, the connections each process may open to Redis."
+    )
+
+
 async def echo_works(server: Server) -> None:
     for path in ("/ws/sc/", "/ws/ac/"):
         async with connect(server.url + path) as websocket:
@@ -194,6 +305,30 @@ async def test_manage_py_push_reaches_a_users_sockets_on_both_servers(
             assert await heard(websocket) == "for alice"
         await push("--user", "bob", "for bob", env=accounts)
         assert await heard(bob_one) == "for bob"  # his first: alice's never came
+
+
+async def test_a_worker_in_production_mode_pushes_its_progress_to_both_servers(
+    two_servers: list[Server], accounts: dict[str, str]
+) -> None:
+    # The worker runs as on a production machine: DJANGO_DEBUG=0 and the server's
+    # secrets, not manage.py's development default.
+    worker = {**accounts, **SERVER_ENVIRONMENTS["production"], "DJANGO_DEBUG": "0"}
+    one, two = two_servers
+    alice = await asyncio.to_thread(session_cookie, "alice", accounts)
+    async with notifications(one, alice) as on_one, notifications(two, alice) as on_two:
+        job = ["progress", "--user", "alice", "--steps", "3", "--seconds", "0"]
+        result = await asyncio.to_thread(manage, *job, env=worker)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "Done: 3 steps, pushed to alice's sockets.\n"
+        for websocket in (on_one, on_two):
+            steps = [
+                json.loads(await asyncio.wait_for(websocket.recv(), 10))
+                for _ in range(3)
+            ]
+            assert steps == [
+                {"message": f"Step {n} of 3 done.", "step": n, "steps": 3}
+                for n in (1, 2, 3)
+            ]
 
 
 async def test_manage_py_push_group_reaches_a_room_spanning_both_servers(

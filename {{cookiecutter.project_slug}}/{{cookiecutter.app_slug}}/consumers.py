@@ -182,7 +182,7 @@ class NotificationsConsumer(NoDatabaseDispatch, AsyncJsonWebsocketConsumer):
             # Closing before accept refuses the handshake: HTTP 403.
             await self.close()
             return
-        self.group = user_group(user.pk)
+        self.group = user_group(user)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 

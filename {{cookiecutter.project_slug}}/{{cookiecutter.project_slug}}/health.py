@@ -1,27 +1,74 @@
-"""GET /healthz answers "ok" for the proxy and the container health check.
+"""GET /healthz: the process serves requests. GET /readyz: it can also do its work.
 
-A middleware, first in MIDDLEWARE, rather than a view: it answers before the host
+/healthz answers "ok" for the proxy and the container health check (liveness). A
+middleware, first in MIDDLEWARE, rather than a view: it answers before the host
 check (a health check asks for 127.0.0.1, not a name in ALLOWED_HOSTS), sessions and
 the database, so it costs no query and says only that the process serves requests.
+
+/readyz answers "ready" only when the database and the channel layer answer, and
+503 with one line naming the first that did not (readiness: whether to send traffic
+here). Restart on /healthz, never on /readyz: a Redis outage would restart them all.
 """
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import cast
 
-from asgiref.sync import iscoroutinefunction
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
 
 PATH = "/healthz"
+READY_PATH = "/readyz"
+# Seconds the channel layer has to carry one message to this process and back.
+LAYER_TIMEOUT = 2
+
+logger = logging.getLogger(__name__)
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 
 
-def healthy() -> HttpResponse:
-    response = HttpResponse("ok", content_type="text/plain")
+def answer(text: str, status: int = 200) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/plain", status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def healthy() -> HttpResponse:
+    return answer("ok")
+
+
+def query_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def round_trip_the_layer() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return  # no layer configured: nothing to wait for
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "readiness.check"})
+    await asyncio.wait_for(layer.receive(channel), LAYER_TIMEOUT)
+
+
+async def ready() -> HttpResponse:
+    for name, check in (
+        ("the database", sync_to_async(query_database)),
+        ("the channel layer", round_trip_the_layer),
+    ):
+        try:
+            await check()
+        except Exception as error:
+            # The details go to the log, not to whoever asks: /readyz is public.
+            logger.warning("Not ready: %s did not answer: %r", name, error)
+            reason = type(error).__name__
+            return answer(f"not ready: {name} did not answer ({reason})", 503)
+    return answer("ready")
 
 
 @sync_and_async_middleware
@@ -36,6 +83,8 @@ def health_check(
         async def async_middleware(request: HttpRequest) -> HttpResponseBase:
             if request.path_info == PATH:
                 return healthy()
+            if request.path_info == READY_PATH:
+                return await ready()
             return await get_async(request)
 
         return async_middleware
@@ -45,6 +94,8 @@ def health_check(
     def middleware(request: HttpRequest) -> HttpResponseBase:
         if request.path_info == PATH:
             return healthy()
+        if request.path_info == READY_PATH:
+            return async_to_sync(ready)()
         return get_sync(request)
 
     return middleware

@@ -11,10 +11,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 {%- if cookiecutter.channel_layer == "redis" %}
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-{%- endif %}
+{% include "redis_imports.py.jinja" %}{%- endif %}
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -157,13 +154,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: answers /healthz before host checks, sessions or the database.
+    # First: answers /healthz and /readyz (health.py) before host checks or sessions.
     "{{ cookiecutter.project_slug }}.health.health_check",
     # Before anything that may answer: CORS headers go on every answer it covers.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Static files from Daphne itself, so the documented production command serves
-    # a working page without a proxy (deploy/nginx.conf serves them when present).
+    # Static files from the ASGI server itself, so the documented production command
+    # serves a working page without a proxy (deploy/nginx.conf serves them when
+    # present).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -190,47 +188,12 @@ TEMPLATES = [
     },
 ]
 
-# Served by an ASGI server (daphne), not WSGI: asgi.py routes HTTP and WebSockets.
+# Served by an ASGI server ({{ cookiecutter.asgi_server }}), not WSGI: asgi.py routes HTTP and WebSockets.
 # WSGI_APPLICATION = "{{ cookiecutter.project_slug }}.wsgi.application"
 ASGI_APPLICATION = "{{ cookiecutter.project_slug }}.asgi.application"
 
 {% if cookiecutter.channel_layer == "redis" -%}
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-
-CHANNEL_LAYERS = {
-    # Redis carries group messages between server processes and machines.
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            # redis-py's asyncio pool raises, rather than waits, past its default
-            # of 100 connections: too few for many clients joining at once.
-            "hosts": [
-                {
-                    "address": REDIS_URL,
-                    "max_connections": 1000,
-                    # redis-py 8 cuts every read off after 5 s by default, the
-                    # very time channels_redis's idle receive waits in BZPOPMIN:
-                    # under load the cut comes first and kills the consumer
-                    # (channels_redis#422). Wait longer, but not forever.
-                    "socket_timeout": 15,
-                    # After a Redis restart every pooled connection is dead, and
-                    # the first command on each would kill its consumer: retry it
-                    # on a new connection (0.5 s, 1 s, 1 s apart) instead. Only a
-                    # lost connection: a timeout means Redis is stalled, not gone.
-                    "retry": Retry(
-                        ExponentialBackoff(cap=1, base=0.25),
-                        3,
-                        supported_errors=(RedisConnectionError,),
-                    ),
-                },
-            ],
-            # Messages a channel may hold unread before sends to it fail.
-            "capacity": 1000,
-            # Seconds an unread message waits before it is dropped.
-            "expiry": 60,
-        },
-    },
-}
+{% include "redis_channel_layers.py.jinja" %}
 {%- else -%}
 CHANNEL_LAYERS = {
     # One process only: group messages never leave the process that sent them.
@@ -270,9 +233,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# runserver reads these; the production daphne command in README.md passes the
-# same numbers. Lower than Daphne's 1 MiB default: a larger message closes the
-# connection before any consumer sees it.
+# runserver (Daphne's) reads these; the production {{ cookiecutter.asgi_server }} command in README.md passes
+# the same numbers. Lower than runserver's 1 MiB default: a larger message closes
+# the connection before any consumer sees it.
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 64 * 1024
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 64 * 1024
 
@@ -302,10 +265,18 @@ LOGGING = {
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "line"},
     },
-    # The servers' and the consumers' loggers (daphne.*, your app's) end here.
+    # The servers' and the consumers' loggers ({{ cookiecutter.asgi_server }}.*, your app's) end here.
     "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
         "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+{%- if cookiecutter.asgi_server == "uvicorn" %}
+        # Uvicorn gives its loggers handlers and a format of its own before Django
+        # starts; this takes them over. uvicorn.error also logs every WebSocket's
+        # "[accepted]", "connection open" and "connection closed" at INFO: WARNING
+        # here drops those (and the startup lines). uvicorn.access stays off
+        # (--no-access-log).
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+{%- endif %}
     },
 }
 
