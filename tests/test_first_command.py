@@ -87,3 +87,8 @@ def test_the_first_command_scaffolds_and_serves_the_default_project(
         text=True,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+    # And so do its README's `uv pip` commands, in any terminal: uv is in .venv.
+    uv = subprocess.run(
+        [str(project / ".venv" / "bin" / "uv"), "--version"], capture_output=True
+    )
+    assert uv.returncode == 0, uv.stderr

@@ -86,3 +86,12 @@ def test_readme_quotes_what_a_second_render_into_the_same_folder_says(
     assert said == 'Error: "../my_channels_project" directory already exists'
     assert f"stops with `{said}`" in " ".join(README.split())
     assert "`--overwrite-if-exists` (`-f`)" in README
+
+
+def test_generated_readme_says_compose_on_another_port_needs_its_origin() -> None:
+    text = (TEMPLATE / "{{cookiecutter.project_slug}}" / "README.md").read_text()
+    prose = " ".join(text.split())
+    assert (
+        "On a port other than 443, add "
+        "`DJANGO_WEBSOCKET_ALLOWED_ORIGINS=https://localhost:8443` to `.env`"
+    ) in prose

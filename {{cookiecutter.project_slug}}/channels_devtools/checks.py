@@ -55,9 +55,10 @@ def wildcard_hosts(**kwargs: Any) -> list[checks.CheckMessage]:
     wildcards = [h for h in settings.ALLOWED_HOSTS if h == "*" or h.startswith(".")]
     if not wildcards:
         return []
+    noun = "wildcard" if len(wildcards) == 1 else "wildcards"
     return [
         checks.Warning(
-            f"ALLOWED_HOSTS holds the wildcard {', '.join(map(repr, wildcards))}: "
+            f"ALLOWED_HOSTS holds the {noun} {', '.join(map(repr, wildcards))}: "
             "Django answers every host it matches, but WebSocket origins take only "
             "https://<host> for named hosts ('.example.com' gives "
             "https://example.com, not its subdomains; '*' gives none).",

@@ -183,7 +183,7 @@ def test_any_chat_frame_gets_an_error_and_the_connection_stays_open(
 def wildcard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Production with wildcard hosts, which must not widen the origins."""
     env = {
-        "DJANGO_ALLOWED_HOSTS": "*,.example.test",
+        "DJANGO_ALLOWED_HOSTS": "*,.example.test,Shop.Example.test",
         "DJANGO_WEBSOCKET_ALLOWED_ORIGINS": "https://app.example.test:8443",
     }
     log = tmp_path_factory.mktemp("wildcard") / "server.log"
@@ -203,6 +203,7 @@ def wildcard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         ("http://example.test", False),
         ("https://example.test:9999", False),
         ("https://app.example.test:8443", True),  # listed
+        ("https://shop.example.test", True),  # a host written in capitals
     ],
 )
 def test_wildcard_hosts_do_not_widen_origins(

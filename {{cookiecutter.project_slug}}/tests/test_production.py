@@ -162,6 +162,7 @@ def test_readiness_names_a_database_that_does_not_answer(tmp_path: Path) -> None
 
 
 async def test_uvicorn_logs_in_the_format_of_logging(production_server: Server) -> None:
+    assert get(production_server, "/healthz")[0].status == 200
     async with connect(production_server.url + "/ws/ac/") as websocket:
         await websocket.send("logged")
         assert await asyncio.wait_for(websocket.recv(), 10) == "logged"
@@ -173,4 +174,6 @@ async def test_uvicorn_logs_in_the_format_of_logging(production_server: Server) 
     )
     log = production_server.log.read_text()
     assert not re.search(r"(?m)^(INFO|WARNING|ERROR): ", log)
+    # --no-access-log holds: the request before the socket left no line.
+    assert '"GET /healthz HTTP/1.1"' not in log
 {%- endif %}

@@ -1,7 +1,8 @@
 """WebSocket consumers: the Channels counterpart of views.py.
 
-Each ``websocket_*`` method handles one kind of ASGI event. Both consumers echo
-every frame back; replace the body of ``websocket_receive`` with your own logic.
+Each ``websocket_*`` method handles one kind of ASGI event. MySyncConsumer and
+MyAsyncConsumer echo every frame back; replace the body of ``websocket_receive``
+with your own logic.
 ``ChatConsumer`` shows the channel layer: groups of clients, across processes.
 """
 

@@ -18,8 +18,7 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-# Kept from when tokens.py lived in the project package: a new salt would
-# revoke every token already issued.
+# Namespaces these signatures; changing it revokes every token already issued.
 SALT = "{{ cookiecutter.project_slug }}.tokens"
 # What the token endpoint gives a browser: enough to open one socket now; a page
 # asks for a new one each time it (re)connects.

@@ -56,7 +56,8 @@ class BrowserOriginValidator:
             # Only its matching is used: its refusal would start a channel layer.
             self.host_patterns = OriginValidator(application, hosts)
         else:
-            self.origins |= {f"https://{host.lstrip('.')}" for host in hosts}
+            # Lowercase, as browsers send origins (hosts match in any case).
+            self.origins |= {f"https://{host.lstrip('.').lower()}" for host in hosts}
             self.origins.discard("https://*")
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:

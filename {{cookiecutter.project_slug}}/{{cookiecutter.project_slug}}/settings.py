@@ -271,11 +271,11 @@ LOGGING = {
         "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
 {%- if cookiecutter.asgi_server == "uvicorn" %}
         # Uvicorn gives its loggers handlers and a format of its own before Django
-        # starts; this takes them over. uvicorn.error also logs every WebSocket's
+        # starts; this takes over uvicorn.error, where it logs every WebSocket's
         # "[accepted]", "connection open" and "connection closed" at INFO: WARNING
-        # here drops those (and the startup lines). uvicorn.access stays off
-        # (--no-access-log).
-        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        # here drops those (and the startup lines). Not the parent "uvicorn":
+        # configuring it would reset uvicorn.access and undo --no-access-log.
+        "uvicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
 {%- endif %}
     },
 }
