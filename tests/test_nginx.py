@@ -101,6 +101,11 @@ class Stack:
             PROBE_SETTINGS.format(package=slug)
         )
         (self.project / "probe_urls.py").write_text(PROBE_URLS.format(package=slug))
+        self.http_port = self.servers.free_port()
+        self.https_port = self.servers.free_port()
+        # Pages come from https://localhost:<port>, not 443: the origin a browser
+        # sends names the port, so it is listed, as the README says for this case.
+        origin = f"https://{HOST}:{self.https_port}"
         for n in (1, 2):
             log = self.folder / f"upstream-{n}.log"
             self.upstreams.append(
@@ -108,7 +113,10 @@ class Stack:
                     "production",
                     log,
                     python=self.venv.python,
-                    env={"DJANGO_SETTINGS_MODULE": "probe_settings"},
+                    env={
+                        "DJANGO_SETTINGS_MODULE": "probe_settings",
+                        "DJANGO_WEBSOCKET_ALLOWED_ORIGINS": origin,
+                    },
                 )
             )
         self.start_nginx()
@@ -116,8 +124,6 @@ class Stack:
     def start_nginx(self) -> None:
         cert, key = self_signed_certificate(self.folder)
         self.cert = cert
-        self.http_port = self.servers.free_port()
-        self.https_port = self.servers.free_port()
         slug = self.project.name
         site = substitute(
             (self.project / "deploy" / "nginx.conf").read_text(),
