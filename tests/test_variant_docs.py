@@ -48,7 +48,7 @@ def test_uvicorn_settings_and_description_do_not_say_daphne_serves(
     # Daphne stays for runserver: only those lines may name it.
     serving = [c for c in comments if "daphne" in c.lower() and "runserver" not in c]
     assert serving == []
-    assert "(uvicorn)" in settings and '"uvicorn": {"handlers"' in settings
+    assert "(uvicorn)" in settings and '"uvicorn.error": {"handlers"' in settings
     pyproject = (project / "pyproject.toml").read_text()
     description = re.search(r'^description = "(.*)"$', pyproject, re.MULTILINE)
     assert description is not None and "Daphne" not in description[1]

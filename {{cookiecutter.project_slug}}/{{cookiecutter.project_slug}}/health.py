@@ -24,9 +24,10 @@ from django.utils.decorators import sync_and_async_middleware
 PATH = "/healthz"
 READY_PATH = "/readyz"
 # Seconds each check has: the query, and the layer's round trip to this process and
-# back. A stalled Redis or a busy database thread would otherwise hold /readyz for
-# up to the Redis socket_timeout (15 s) and the pool's wait.
-CHECK_TIMEOUT = 2
+# back. More than the Redis layer's retries of a refused connection (2.5 s), so a
+# Redis that is down is named as such; a stalled Redis or a busy database thread
+# would otherwise hold /readyz for the Redis socket_timeout (15 s) and the pool's wait.
+CHECK_TIMEOUT = 5
 
 logger = logging.getLogger(__name__)
 
