@@ -19,6 +19,13 @@ OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
         "tests/redis_server.py",
         "tests/test_redis_layer.py",
     ],
+    ("database", "postgres"): [
+        "tests/postgres_server.py",
+        "tests/test_postgres.py",
+    ],
+    ("database", "sqlite"): [
+        "tests/test_sqlite.py",
+    ],
     ("demo_page", "yes"): [
         f"{APP_SLUG}/templates",
         f"{APP_SLUG}/static",
@@ -30,6 +37,7 @@ OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
 ANSWERS = {
     "channel_layer": {{ cookiecutter.channel_layer|tojson }},
     "demo_page": {{ cookiecutter.demo_page|tojson }},
+    "database": {{ cookiecutter.database|tojson }},
 }
 
 

@@ -22,6 +22,8 @@ ALSO_IMPORTED = {
     # channels-redis and uvicorn[standard]
     "redis", "_yaml", "anyio", "click", "dotenv", "h11", "httptools", "uvloop",
     "watchfiles", "yaml",
+    # dj-database-url and psycopg[binary,pool] (database=postgres)
+    "dj_database_url", "psycopg", "psycopg_binary", "psycopg_pool",
     # pytest and playwright, which the project's tests run in
     "_pytest", "iniconfig", "pluggy", "pygments", "greenlet",
 }  # fmt: skip

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests start for real, when missing: Redis for the
-# channel layer, nginx for deploy/nginx.conf, Chromium for the demo page, openssl for
-# a test certificate, Docker, Compose and debootstrap for the container tests.
+# channel layer, PostgreSQL for database=postgres, nginx for deploy/nginx.conf,
+# Chromium for the demo page, openssl for a test certificate, Docker, Compose and
+# debootstrap for the container tests.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+# Debian keeps initdb and postgres off PATH, in /usr/lib/postgresql/<version>/bin.
+command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null \
+  || missing+=(postgresql)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v openssl >/dev/null || missing+=(openssl)

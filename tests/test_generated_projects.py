@@ -7,18 +7,21 @@ import pytest
 
 from .conftest import ProjectVenv, Render
 
-# Every pair of option values appears in at least one combination (pairwise);
-# test_render.py renders and lints all eight.
+# Every pair of option values appears in at least one combination (pairwise: five
+# is the fewest for four yes/no options with the default among them);
+# test_render.py renders and lints all sixteen.
 COMBINATIONS = [
     {},
-    {"asgi_server": "uvicorn", "demo_page": "no"},
-    {"channel_layer": "redis", "demo_page": "no"},
+    {"asgi_server": "uvicorn", "demo_page": "no", "database": "postgres"},
+    {"channel_layer": "redis", "demo_page": "no", "database": "postgres"},
     {
         "project_name": 'Café "Live" d\'Été',
         "app_slug": "live_updates",
         "asgi_server": "uvicorn",
         "channel_layer": "redis",
+        "database": "postgres",
     },
+    {"channel_layer": "redis", "asgi_server": "uvicorn", "demo_page": "no"},
 ]
 
 

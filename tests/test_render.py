@@ -101,10 +101,11 @@ ANSWERS = [
 
 
 OPTION_COMBINATIONS = [
-    {"channel_layer": layer, "asgi_server": server, "demo_page": demo}
+    {"channel_layer": layer, "asgi_server": server, "demo_page": demo, "database": db}
     for layer in ("in_memory", "redis")
     for server in ("daphne", "uvicorn")
     for demo in ("yes", "no")
+    for db in ("sqlite", "postgres")
 ]
 
 

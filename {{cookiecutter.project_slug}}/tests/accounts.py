@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+{% if cookiecutter.database == "postgres" -%}
+from .postgres_server import create_test_database
+{% endif -%}
 from .servers import (
     BASE_DIR,
     SERVER_ENVIRONMENTS,
@@ -84,12 +87,21 @@ def manage(
 
 
 def make_database(folder: Path) -> dict[str, str]:
-    """Migrate a new SQLite file, add USERS; return the environment that selects it."""
-    env = {
-        "DJANGO_SQLITE_PATH": str(folder / "db.sqlite3"),
-        # Sessions are signed: every process that reads them needs the same key.
-        "DJANGO_SECRET_KEY": SERVER_ENVIRONMENTS["production"]["DJANGO_SECRET_KEY"],
-    }
+    """Migrate a new database, add USERS; return the environment that selects it."""
+{%- if cookiecutter.database == "postgres" %}
+    # A new database on the tests' PostgreSQL (postgres_server.py), named after the
+    # folder pytest made for it, so each call gets its own.
+    return add_users({"DATABASE_URL": create_test_database(folder.name)})
+{%- else %}
+    return add_users({"DJANGO_SQLITE_PATH": str(folder / "db.sqlite3")})
+{%- endif %}
+
+
+def add_users(env: dict[str, str]) -> dict[str, str]:
+    """Migrate the database that env selects and add USERS; env, with the key."""
+    # Sessions are signed: every process that reads them needs the same key.
+    key = SERVER_ENVIRONMENTS["production"]["DJANGO_SECRET_KEY"]
+    env = {**env, "DJANGO_SECRET_KEY": key}
     for args in (["migrate", "--noinput"], ["shell", "-v", "0", "-c", CREATE_USERS]):
         result = manage(*args, env=env)
         assert result.returncode == 0, result.stdout + result.stderr

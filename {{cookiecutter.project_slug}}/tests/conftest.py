@@ -2,7 +2,9 @@
 
 from collections.abc import Iterator
 from pathlib import Path
+{%- if cookiecutter.database == "sqlite" %}
 from typing import Any
+{%- endif %}
 
 import channels.consumer
 import pytest
@@ -16,6 +18,9 @@ from {{ cookiecutter.project_slug }} import asgi  # noqa: F401
 
 from .accounts import accounts, server_with_users  # noqa: F401
 from .frontend import frontend_origin  # noqa: F401
+{% if cookiecutter.database == "postgres" -%}
+from .postgres_server import django_db_modify_db_settings, postgres_server  # noqa: F401
+{% endif -%}
 {% if cookiecutter.channel_layer == "redis" -%}
 from .redis_server import channel_layer_on_test_redis, redis_server  # noqa: F401
 {% endif -%}
@@ -80,6 +85,7 @@ def production_server(servers: Servers) -> Server:
     return servers.get("production")
 
 
+{% if cookiecutter.database == "sqlite" -%}
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
     """A test database in a file: Django never really closes an in-memory SQLite
@@ -87,6 +93,9 @@ def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> No
     database: dict[str, Any] = settings.DATABASES["default"]
     name = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
     database["TEST"] = {**database.get("TEST", {}), "NAME": name}
+
+
+{% endif -%}
 
 
 @pytest.fixture

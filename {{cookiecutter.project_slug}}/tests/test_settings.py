@@ -271,3 +271,96 @@ def test_a_websocket_origin_that_is_not_one_is_refused_in_one_line(
         "user, wildcard or default port (punycode for non-ASCII names), e.g. "
         "https://app.example.com,http://localhost:5173."
     )
+{%- if cookiecutter.database == "postgres" %}
+
+
+def database_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    code = (
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['ENGINE'], d['USER'], d['PASSWORD'], d['HOST'], d['PORT'], "
+        "d['NAME'], d['CONN_MAX_AGE'], d['OPTIONS'])"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=clean_environment(DJANGO_SETTINGS_MODULE=SETTINGS, **env),
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_production_reads_database_url_onto_the_pool() -> None:
+    url = "postgres://shop:s%40cret@db.internal:6543/shop?sslmode=require"
+    result = database_settings(**PRODUCTION, DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(maxsplit=7) == [
+        "{{ cookiecutter.project_slug }}.postgresql", "shop", "s@cret", "db.internal",
+        "6543", "shop", "0",
+        "{'sslmode': 'require', 'pool': {'min_size': 2, 'max_size': 10, "
+        "'timeout': 10}}\n",
+    ]  # fmt: skip
+
+
+def test_production_refuses_to_start_without_database_url() -> None:
+    result = database_settings(**PRODUCTION, DATABASE_URL="")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: DATABASE_URL is not set: "
+        "production mode (DJANGO_DEBUG unset or 0) needs it, as "
+        "postgres://USER:PASSWORD@HOST:PORT/NAME. See the Production section of "
+        "README.md."
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://shop:hunter2-secret@db/shop",
+        "postgres://shop:hunter2-secret@db:port/shop",
+        "postgres://shop:hunter2-secret@/shop",
+        "postgres://shop:hunter2-secret@db/",
+        "db:5432/hunter2-secret",
+    ],
+)
+def test_a_database_url_that_is_not_postgres_is_refused_without_its_password(
+    url: str,
+) -> None:
+    result = database_settings(**PRODUCTION, DATABASE_URL=url)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: DATABASE_URL is not a "
+        "PostgreSQL URL with a host and a database name: write "
+        "postgres://USER:PASSWORD@HOST:PORT/NAME, with @ : / in the password "
+        "percent-encoded (%40 %3A %2F)."
+    )
+    assert "hunter2" not in result.stderr
+
+
+def test_development_falls_back_to_a_local_database() -> None:
+    result = database_settings(DJANGO_DEBUG="1", DATABASE_URL="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1:6] == [
+        "postgres", "postgres", "localhost", "5432", "{{ cookiecutter.project_slug }}"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("size", "pool"), [("4", (2, 4)), ("1", (1, 1))])
+def test_the_pool_size_comes_from_the_environment(
+    size: str, pool: tuple[int, int]
+) -> None:
+    result = database_settings(**PRODUCTION, DJANGO_DATABASE_POOL_SIZE=size)
+    assert result.returncode == 0, result.stderr
+    minimum, maximum = pool
+    assert f"'min_size': {minimum}, 'max_size': {maximum}," in result.stdout
+
+
+@pytest.mark.parametrize("size", ["0", "ten", "-1"])
+def test_a_pool_size_that_is_not_a_count_is_refused_in_one_line(size: str) -> None:
+    result = database_settings(**PRODUCTION, DJANGO_DATABASE_POOL_SIZE=size)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: "
+        f"DJANGO_DATABASE_POOL_SIZE={size!r} is not a whole number of 1 or more: "
+        "e.g. 10."
+    )
+{%- endif %}

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import cast
 
-from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -25,8 +25,8 @@ PATH = "/healthz"
 READY_PATH = "/readyz"
 # Seconds each check has: the query, and the layer's round trip to this process and
 # back. More than the Redis layer's retries of a refused connection (2.5 s), so a
-# Redis that is down is named as such; a stalled Redis or a busy database thread
-# would otherwise hold /readyz for the Redis socket_timeout (15 s) and the pool's wait.
+# Redis that is down is named as such; a stalled Redis or database would otherwise
+# hold /readyz for the Redis socket_timeout (15 s) or the database's own wait.
 CHECK_TIMEOUT = 5
 
 logger = logging.getLogger(__name__)
@@ -46,8 +46,17 @@ def healthy() -> HttpResponse:
 
 
 def query_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        connection.close()  # a thread of its own (below): no request closes it
+
+
+async def check_database() -> None:
+    # In a plain thread, not sync_to_async's: asgiref waits for its thread even
+    # after a timeout, and a stalled database would hold /readyz past CHECK_TIMEOUT.
+    await asyncio.to_thread(query_database)
 
 
 async def round_trip_the_layer() -> None:
@@ -61,7 +70,7 @@ async def round_trip_the_layer() -> None:
 
 async def ready() -> HttpResponse:
     for name, check in (
-        ("the database", sync_to_async(query_database)),
+        ("the database", check_database),
         ("the channel layer", round_trip_the_layer),
     ):
         try:

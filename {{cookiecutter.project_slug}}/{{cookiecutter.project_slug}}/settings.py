@@ -7,8 +7,14 @@ too where no DJANGO_SECRET_KEY is set.
 
 import os
 from pathlib import Path
+{%- if cookiecutter.database == "postgres" %}
+from typing import Any
+{%- endif %}
 from urllib.parse import urlsplit
 
+{% if cookiecutter.database == "postgres" -%}
+import dj_database_url
+{% endif -%}
 from django.core.exceptions import ImproperlyConfigured
 {%- if cookiecutter.channel_layer == "redis" %}
 {% include "redis_imports.py.jinja" %}{%- endif %}
@@ -40,6 +46,18 @@ def seconds(name: str, default: int) -> int:
             "or 31536000 (a year)."
         )
     return int(value)
+{%- if cookiecutter.database == "postgres" %}
+
+
+def whole_number(name: str, default: int, minimum: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or int(value) < minimum:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a whole number of {minimum} or more: e.g. "
+            f"{default}."
+        )
+    return int(value)
+{%- endif %}
 
 
 def comma_list(value: str) -> list[str]:
@@ -77,6 +95,10 @@ def origins(name: str) -> list[str]:
     return values
 
 
+{% if cookiecutter.database == "postgres" -%}
+{% include "postgres_database.py.jinja" %}
+
+{% endif -%}
 def required(name: str) -> str:
     if not os.environ.get(name):
         raise ImproperlyConfigured(
@@ -210,13 +232,34 @@ CHANNEL_LAYERS = {
 }
 {%- endif %}
 
+{% if cookiecutter.database == "postgres" -%}
+# DATABASE_URL: postgres://USER:PASSWORD@HOST:PORT/NAME. Development falls back to
+# a local server (README.md, Run it, says how to start one).
+LOCAL_DATABASE_URL = "postgres://postgres:postgres@localhost:5432/{{ cookiecutter.project_slug }}"
+DATABASES = {
+    "default": postgres_database("DATABASE_URL", LOCAL_DATABASE_URL if DEBUG else None)
+}
+{%- else -%}
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         # DJANGO_SQLITE_PATH: another file, e.g. the tests' throwaway database.
         "NAME": os.environ.get("DJANGO_SQLITE_PATH", BASE_DIR / "db.sqlite3"),
+        "OPTIONS": {
+            # Several threads and processes write here (server threads, manage.py,
+            # a worker). IMMEDIATE takes the write lock when a transaction begins:
+            # SQLite cannot wait for it halfway through a read-then-write (Django's
+            # default DEFERRED), and fails at once with "database is locked".
+            "transaction_mode": "IMMEDIATE",
+            # Seconds a writer waits for the lock before that error.
+            "timeout": 20,
+            # Readers no longer wait for a writer, nor it for them. WAL needs every
+            # process on one machine: one server per file (compose.yaml runs one).
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
     }
 }
+{%- endif %}
 
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -269,6 +312,10 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
         "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+{%- if cookiecutter.database == "postgres" %}
+        # The pool logs every connection it hands out at INFO: warnings only.
+        "psycopg.pool": {"level": "WARNING"},
+{%- endif %}
 {%- if cookiecutter.asgi_server == "uvicorn" %}
         # Uvicorn gives its loggers handlers and a format of its own before Django
         # starts; this takes over uvicorn.error, where it logs every WebSocket's
