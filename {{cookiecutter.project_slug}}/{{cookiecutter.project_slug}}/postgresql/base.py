@@ -1,18 +1,19 @@
 """Django's PostgreSQL backend, with one change: when the connection pool hands out a
 connection that PostgreSQL has ended, every idle one is checked, not just that one.
 
-psycopg's own check (what CONN_HEALTH_CHECKS turns on) replaces a dead connection,
-but waits 1 s, 2 s, 4 s... before checking the next. After a restart, a failover or
-pg_terminate_backend every idle connection is dead, and one thread that needs one
-(every WebSocket handshake of a process runs in the same thread) would pass the
-pool's timeout first: handshakes would fail until the pool emptied itself. Here the
-first dead one makes psycopg check them all (pool.check()), and the next is live.
+CONN_HEALTH_CHECKS would give the pool psycopg's check, which replaces a dead
+connection but then waits 1 s, 2 s, 4 s... before checking the next. After a restart,
+a failover or pg_terminate_backend every idle connection is dead, and a thread that
+needs one (a process's WebSocket handshakes all share one thread) would pass the
+pool's timeout first. Here the same check runs on each connection handed out, and the
+first dead one makes psycopg check them all (pool.check()): the next one is live.
 """
 
 from typing import Any
 
 import psycopg
 from django.db.backends.postgresql import base
+from psycopg_pool import ConnectionPool
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -21,7 +22,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.pool is None:
             return connection
         try:
-            connection.execute("")  # a round trip, as psycopg's check does
+            ConnectionPool.check_connection(connection)  # psycopg's own check
         except psycopg.Error:
             self.pool.putconn(connection)  # the pool discards it and opens another
             self.pool.check()  # and so for each other one PostgreSQL ended
