@@ -20,6 +20,7 @@ OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
         "tests/test_redis_layer.py",
     ],
     ("database", "postgres"): [
+        f"{PROJECT_SLUG}/postgresql",
         "tests/postgres_server.py",
         "tests/test_postgres.py",
     ],

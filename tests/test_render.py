@@ -187,17 +187,32 @@ def test_demo_page_no_leaves_out_the_page_cleanly(render: Render) -> None:
     assert "playwright" not in (project / "pyproject.toml").read_text()
 
 
+def test_sqlite_leaves_out_postgres_and_postgres_leaves_out_sqlite(
+    default_project: Path, render: Render
+) -> None:
+    assert not (default_project / "tests" / "test_postgres.py").exists()
+    assert not (default_project / "my_channels_project" / "postgresql").exists()
+    assert "psycopg" not in (default_project / "pyproject.toml").read_text()
+    assert "DATABASE_URL" not in (default_project / "compose.yaml").read_text()
+    postgres = render(database="postgres")
+    assert not (postgres / "tests" / "test_sqlite.py").exists()
+    assert "DJANGO_SQLITE_PATH" not in (postgres / "compose.yaml").read_text()
+    assert "sqlite3" not in (postgres / postgres.name / "settings.py").read_text()
+
+
 def test_in_memory_layer_leaves_out_the_redis_tests(default_project: Path) -> None:
     assert not (default_project / "tests" / "test_redis_layer.py").exists()
     assert not (default_project / "tests" / "redis_server.py").exists()
     assert "channels-redis" not in (default_project / "pyproject.toml").read_text()
 
 
-@pytest.mark.parametrize("layer", ["in_memory", "redis"])
+@pytest.mark.parametrize(
+    ("layer", "database"), [("in_memory", "sqlite"), ("redis", "postgres")]
+)
 def test_env_example_holds_every_variable_of_the_settings_table(
-    render: Render, layer: str
+    render: Render, layer: str, database: str
 ) -> None:
-    project = render(channel_layer=layer)
+    project = render(channel_layer=layer, database=database)
     readme = (project / "README.md").read_text()
     table = readme.split("## Settings from the environment", 1)[1].split("\n\n## ")[0]
     variables = re.findall(r"^\| `([A-Z_]+)` \|", table, re.M)

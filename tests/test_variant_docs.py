@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import TEMPLATE, Render, render_template
 
@@ -97,3 +98,29 @@ def test_separate_frontend_docs_name_the_cookie_host_and_the_limits(
     example = (project / ".env.example").read_text()
     origins = re.search(r"DJANGO_WEBSOCKET_ALLOWED_ORIGINS=(\S+)", example)
     assert origins is not None and origins[1] == "https://app.example.com"
+
+
+@pytest.mark.parametrize(
+    ("layer", "database", "replicas"),
+    [
+        ("in_memory", "sqlite", 1),
+        ("redis", "sqlite", 1),
+        ("in_memory", "postgres", 1),
+        ("redis", "postgres", 2),
+    ],
+)
+def test_compose_runs_two_replicas_only_where_rooms_and_data_span_them(
+    render: Render, layer: str, database: str, replicas: int
+) -> None:
+    project = render(channel_layer=layer, database=database)
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
+    web = compose["services"]["web"]
+    assert web.get("deploy", {}).get("replicas", 1) == replicas
+    assert ("postgres" in compose["services"]) == (database == "postgres")
+    assert ("redis" in compose["services"]) == (layer == "redis")
+    text = docs(project)
+    if replicas == 1:
+        assert "--scale web" not in text
+    else:
+        assert "docker compose up --scale web=4" in text
+        assert web["environment"]["DATABASE_URL"].startswith("postgres://postgres:")

@@ -86,7 +86,7 @@ class PostgresServer:
     def start(self) -> None:
         if not self.data.exists():
             self.initialise()
-        log = (self.folder / "postgres.log").open("ab")
+        output = (self.folder / "postgres.log").open("ab")
         self.process = subprocess.Popen(
             [str(self.bindir / "postgres"), "-D", str(self.data)]
             + ["-p", str(self.port), "-c", "listen_addresses=127.0.0.1"]
@@ -94,7 +94,7 @@ class PostgresServer:
             # A test cluster: nothing here needs to survive a power cut.
             + ["-c", "fsync=off", "-c", "synchronous_commit=off"]
             + ["-c", "full_page_writes=off"],
-            stdout=log,
+            stdout=output,
             stderr=subprocess.STDOUT,
             user=self.user,
         )
