@@ -297,7 +297,7 @@ def test_production_reads_database_url_onto_the_pool() -> None:
         "{{ cookiecutter.project_slug }}.postgresql", "shop", "s@cret", "db.internal",
         "6543", "shop", "0",
         "{'sslmode': 'require', 'pool': {'min_size': 2, 'max_size': 10, "
-        "'timeout': 10}}\n",
+        "'timeout': 20}}\n",
     ]  # fmt: skip
 
 
