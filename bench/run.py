@@ -2,8 +2,10 @@
 
 Renders the template (daphne and uvicorn), installs it, starts each server with the
 generated README's production command pinned to CPU 0, drives it from CPU 1, and
-prints tables with ratios against the baseline measured in the same run. Traffic
-goes to 127.0.0.1 only; every loop is bounded in count and time.
+prints tables with ratios against the baseline measured in the same run; then
+logged-in handshakes on each `database` (SQLite, and a throwaway PostgreSQL), with
+the peak of the server's database connections. Traffic goes to 127.0.0.1 only;
+every loop is bounded in count and time.
 
     .venv/bin/python bench/run.py            # the full run (a few minutes)
     .venv/bin/python bench/run.py --quick    # tiny counts: does it still work?
@@ -11,6 +13,7 @@ goes to 127.0.0.1 only; every loop is bounded in count and time.
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -19,10 +22,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -37,6 +43,9 @@ from tests.helpers import (  # noqa: E402
 )
 
 SERVER_CPU, CLIENT_CPU = 0, 1
+# The CPUs this process may use at start, before main() pins it to CLIENT_CPU (its
+# own affinity afterwards is that one CPU, and says nothing about the machine).
+CPUS = os.sched_getaffinity(0)
 PAYLOAD = "x" * 64
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -50,10 +59,15 @@ class Counts:
     burst_concurrency: int
     broadcast_clients: int
     broadcast_messages: int
+    logins: int
+    logins_concurrency: int
 
 
-FULL = Counts(50, 10.0, 1000, 1000, 100, 200, 50)
-QUICK = Counts(5, 1.0, 20, 40, 10, 10, 3)
+FULL = Counts(50, 10.0, 1000, 1000, 100, 200, 50, 2000, 100)
+QUICK = Counts(5, 1.0, 20, 40, 10, 10, 3, 20, 5)
+# The app's database on the bench's PostgreSQL; the sampler connects to another.
+DATABASE = "bench"
+SAMPLE_SECONDS = 0.02
 
 
 def cpu_seconds(pid: int) -> float:
@@ -69,8 +83,80 @@ def rss_kib(pid: int) -> int:
 
 
 def pin(pid: int, cpu: int) -> None:
-    if len(os.sched_getaffinity(0)) > 1:
+    if {SERVER_CPU, CLIENT_CPU} <= CPUS:
         os.sched_setaffinity(pid, {cpu})
+
+
+@contextlib.contextmanager
+def on_cpu(cpu: int) -> Iterator[None]:
+    """This process on cpu for a while: what it starts meanwhile stays there, and
+    so do their children (PostgreSQL forks a backend for each connection)."""
+    before = os.sched_getaffinity(0)
+    pin(0, cpu)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def add_packages(venv: ProjectVenv) -> None:
+    """Let this process import the project venv's packages, after its own.
+
+    The generated tests' postgres_server.py imports psycopg and django, which the
+    bench's environment lacks; the project venv has them, for this same Python.
+    """
+    script = (
+        "import json, sys, sysconfig; print(json.dumps([list(sys.version_info[:2]),"
+        " sysconfig.get_path('purelib'), sysconfig.get_path('platlib')]))"
+    )
+    result = subprocess.run(
+        [venv.python, "-c", script], capture_output=True, text=True, check=True
+    )
+    version, *paths = json.loads(result.stdout)
+    if tuple(version) != sys.version_info[:2]:
+        raise RuntimeError(
+            f"{venv.path} is Python {version}, the bench {sys.version_info[:2]}: "
+            "--venv needs a venv made with this Python"
+        )
+    sys.path.extend(path for path in dict.fromkeys(paths) if path not in sys.path)
+
+
+def open_handles(pid: int, path: Path) -> int:
+    """The process's open handles on that file: one per SQLite connection."""
+    target, count = os.path.realpath(path), 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed since the listing
+            count += os.readlink(fd) == target
+    return count
+
+
+class PeakSampler(threading.Thread):
+    """The most connections count() saw, sampled while a load runs."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        super().__init__(daemon=True)
+        self.count, self.peak, self.samples = count, 0, 0
+        self.done = threading.Event()
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 300
+        try:
+            while not self.done.wait(SAMPLE_SECONDS) and time.monotonic() < deadline:
+                self.peak = max(self.peak, self.count())
+                self.samples += 1
+        except Exception as error:  # raised in the bench's thread, on exit
+            self.error = error
+
+    def __enter__(self) -> "PeakSampler":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.join()
+        if self.error and not exc[0]:
+            raise RuntimeError("sampling the connections failed") from self.error
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -137,6 +223,44 @@ async def connect_burst(url: str, counts: Counts) -> float:
     return percentile(times, 0.99) * 1000
 
 
+async def logged_in_handshakes(
+    url: str, session: str, count: int, at_once: int
+) -> tuple[dict[str, float], list[str]]:
+    """count logged-in handshakes, at_once at a time, each closed once open; the
+    rate, times, and what went wrong. ws/notifications/ refuses anonymous sockets
+    with 403: each one that opens had its session and user read from the database.
+    """
+    limit = asyncio.Semaphore(at_once)
+    times: list[float] = []
+    errors: list[str] = []
+    cookie = {"Cookie": f"sessionid={session}"}
+
+    async def one() -> None:
+        async with limit:
+            start = time.perf_counter()
+            try:
+                websocket = await connect(
+                    url, compression=None, open_timeout=30, additional_headers=cookie
+                )
+            except Exception as error:  # a refusal (403) or a timeout: counted
+                errors.append(repr(error))
+                return
+            times.append(time.perf_counter() - start)
+            await websocket.close()
+
+    started = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(one() for _ in range(count))), 120)
+    elapsed = time.perf_counter() - started
+    if not times:
+        raise RuntimeError(f"no handshake of {count} opened: {errors[:3]}")
+    return {
+        "handshakes/s": len(times) / elapsed,
+        "p50 ms": statistics.median(times) * 1000,
+        "p99 ms": percentile(times, 0.99) * 1000,
+        "errors": len(errors),
+    }, errors
+
+
 async def broadcast(url: str, counts: Counts) -> dict[str, float]:
     """One client sends; every client in the room counts what arrives."""
     clients = await asyncio.gather(
@@ -187,20 +311,54 @@ class Bench:
             )
             self.venv.install(project)
             self.projects[server] = project
-        package = load_generated_tests(self.projects["daphne"])
-        self.redis_module = importlib.import_module(f"{package}.redis_server")
-        self.servers = {
-            name: importlib.import_module(f"{load_generated_tests(project)}.servers")
+        # The daphne project is database=sqlite (the default); this one differs
+        # from it in the database alone.
+        self.projects["postgres"] = render_template(
+            TEMPLATE,
+            workdir / "postgres",
+            project_name="Bench postgres",
+            asgi_server="daphne",
+            channel_layer="redis",
+            demo_page="no",
+            database="postgres",
+        )
+        self.venv.install(self.projects["postgres"])
+        add_packages(self.venv)
+        packages = {
+            name: load_generated_tests(project)
             for name, project in self.projects.items()
         }
 
-    def start(self, name: str, settings: str | None = None):  # noqa: ANN201
+        def modules(module: str) -> dict[str, ModuleType]:
+            return {
+                name: importlib.import_module(f"{package}.{module}")
+                for name, package in packages.items()
+            }
+
+        self.servers = modules("servers")
+        self.accounts = modules("accounts")
+        self.redis_module = importlib.import_module(
+            f"{packages['daphne']}.redis_server"
+        )
+        self.postgres_module = importlib.import_module(
+            f"{packages['postgres']}.postgres_server"
+        )
+
+    def start(  # noqa: ANN201
+        self,
+        name: str,
+        settings: str | None = None,
+        env: dict[str, str] | None = None,
+    ):
         servers = self.servers[name]
         if settings:
             os.environ["DJANGO_SETTINGS_MODULE"] = settings
         try:
             server = servers.start_server(
-                "production", self.workdir / f"{name}.log", python=self.venv.python
+                "production",
+                self.workdir / f"{name}.log",
+                python=self.venv.python,
+                env=env,
             )
         finally:
             os.environ.pop("DJANGO_SETTINGS_MODULE", None)
@@ -271,9 +429,100 @@ class Bench:
             os.environ.pop("REDIS_URL", None)
         return rows
 
-    def layer_settings(self, layer: str, backend: dict[str, object]) -> str:
+    def database_rows(self) -> tuple[list[dict[str, object]], list[str]]:
+        """Logged-in handshakes on SQLite, then on PostgreSQL; the errors seen."""
+        rows, errors = [], []
+        path = self.workdir / "logins.sqlite3"
+        env = {"DJANGO_SQLITE_PATH": str(path)}
+        row, seen = self.logins(
+            "sqlite", "daphne", env, lambda pid: open_handles(pid, path)
+        )
+        rows.append(row)
+        errors += seen
+        postgres = self.postgres_module.PostgresServer(
+            self.servers["postgres"].free_port()
+        )
+        try:
+            # On the server's CPU, as SQLite's work is in the server's process.
+            with on_cpu(SERVER_CPU):
+                postgres.start()
+            postgres.create_database(DATABASE)
+            # In the environment too: the project's settings need it to load at
+            # all in production, and collectstatic reads them before the server.
+            os.environ["DATABASE_URL"] = postgres.url(DATABASE)
+            import psycopg  # the project venv's (add_packages)
+
+            # One connection for every sample, to another database: a new one for
+            # each would fork a PostgreSQL backend on the server's CPU 50 times a
+            # second. Autocommit: each query sees pg_stat_activity as it is now.
+            with psycopg.connect(postgres.url(), autocommit=True) as monitor:
+
+                def connections(pid: int) -> int:
+                    query = (
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                        "AND backend_type = 'client backend'"  # no autovacuum
+                    )
+                    return int(monitor.execute(query, (DATABASE,)).fetchone()[0])
+
+                env = {"DATABASE_URL": postgres.url(DATABASE)}
+                row, seen = self.logins("postgres", "postgres", env, connections)
+                rows.append(row)
+                errors += seen
+        finally:
+            postgres.remove()
+            os.environ.pop("DATABASE_URL", None)
+        baseline = rows[0]["handshakes/s"]
+        for row in rows:
+            ratio = row["handshakes/s"] / baseline  # type: ignore[operator]
+            items = list(row.items())
+            items.insert(2, ("vs sqlite handshakes/s", ratio))
+            row.clear()
+            row.update(items)
+        return rows, errors
+
+    def logins(
+        self,
+        database: str,
+        name: str,
+        env: dict[str, str],
+        connections: Callable[[int], int],
+    ) -> tuple[dict[str, object], list[str]]:
+        """One row: alice's handshakes on a fresh server of that project, with the
+        in-memory layer, so that the rows differ in their database alone."""
+        accounts = self.accounts[name]
+        # manage.py in production, as a deploy migrates (the generated tests run it
+        # with pytest-env's DJANGO_DEBUG=1, which a server must not inherit).
+        env = {**self.servers[name].SERVER_ENVIRONMENTS["production"], **env}
+        env = accounts.add_users(env, python=self.venv.python)
+        session = accounts.session_cookie("alice", env, python=self.venv.python)
+        settings = self.layer_settings("in-memory", LAYERS["in-memory"], name)
+        servers, server = self.start(name, settings, env)
+        try:
+            url = server.url + "/ws/notifications/"
+            # A few first, one at a time: the first queries open the connections.
+            _, errors = asyncio.run(logged_in_handshakes(url, session, 5, 1))
+            if errors:
+                raise RuntimeError(f"{database}: logged-in handshakes fail: {errors}")
+            pid = server.process.pid
+            with PeakSampler(lambda: connections(pid)) as sampler:
+                result, errors = asyncio.run(
+                    logged_in_handshakes(
+                        url, session, self.counts.logins, self.counts.logins_concurrency
+                    )
+                )
+        finally:
+            servers.stop_server(server.process)
+        if not sampler.samples:
+            raise RuntimeError(f"{database}: no connection sample during the load")
+        row: dict[str, object] = {"database": database, **result}
+        row["peak connections"] = sampler.peak
+        return row, [f"{database}: {error}" for error in errors]
+
+    def layer_settings(
+        self, layer: str, backend: dict[str, object], project_key: str = "daphne"
+    ) -> str:
         """A settings module that swaps CHANNEL_LAYERS, beside the project's own."""
-        project = self.projects["daphne"]
+        project = self.projects[project_key]
         name = f"bench_settings_{layer.replace(' ', '_').replace('-', '_')}"
         (project / project.name / f"{name}.py").write_text(
             f"from .settings import *  # noqa: F403\n\n"
@@ -328,6 +577,7 @@ def main() -> None:
         bench = Bench(counts, Path(workdir), args.venv)
         echo = bench.echo_rows()
         fanout = bench.broadcast_rows()
+        databases, errors = bench.database_rows()
     print(
         f"Benchmark, {date.today()}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -337,6 +587,14 @@ def main() -> None:
     print(table(echo, echo[0]))
     print(f"\nBroadcast to {counts.broadcast_clients} clients in one room (daphne)\n")
     print(table(fanout, None))
+    print(
+        f"\nLogged-in handshakes to /ws/notifications/, {counts.logins} of them "
+        f"{counts.logins_concurrency} at a time (daphne, in-memory layer; server and "
+        "PostgreSQL on CPU 0)\n"
+    )
+    print(table(databases, None))
+    for error in errors[:5]:
+        print(f"  error: {error}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,23 @@ import sys
 from .conftest import TEMPLATE, ProjectVenv
 
 
-def test_quick_benchmark_prints_both_tables(project_venv: ProjectVenv) -> None:
+def table_rows(output: str) -> dict[str, dict[str, str]]:
+    """Every table row by its first cell, as {column: cell} under its own header."""
+    lines = output.splitlines()
+    rows: dict[str, dict[str, str]] = {}
+    header: list[str] = []
+    for line, following in zip(lines, lines[1:] + [""], strict=True):
+        if not line.startswith("| "):
+            continue
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        if following.startswith("|---"):
+            header = cells
+        else:
+            rows[cells[0]] = dict(zip(header, cells, strict=True))
+    return rows
+
+
+def test_quick_benchmark_prints_its_tables(project_venv: ProjectVenv) -> None:
     result = subprocess.run(
         [sys.executable, str(TEMPLATE / "bench" / "run.py"), "--quick"]
         + ["--venv", str(project_venv.path)],
@@ -15,19 +31,25 @@ def test_quick_benchmark_prints_both_tables(project_venv: ProjectVenv) -> None:
         timeout=900,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    labels = [row.split("|")[1].strip() for row in rows]
+    rows = table_rows(result.stdout)
     for label in [
         "bare websockets echo",
         "daphne + async echo consumer",
         "daphne + sync echo consumer",
         "uvicorn + async echo consumer",
         "uvicorn + sync echo consumer",
+    ]:
+        assert label in rows, result.stdout
+    for layer in [
         "in-memory",
         "RedisChannelLayer (generated)",
         "RedisPubSubChannelLayer",
-    ]:
-        assert label in labels, result.stdout
-    for row in rows[-3:]:  # broadcast: everything delivered, no errors
-        cells = [cell.strip() for cell in row.split("|")[1:-1]]
-        assert cells[2:] == ["100.00", "0"], row
+    ]:  # broadcast: everything delivered, no errors
+        assert rows[layer]["complete %"] == "100.00", result.stdout
+        assert rows[layer]["errors"] == "0", result.stdout
+    for database in ["sqlite", "postgres"]:  # every logged-in handshake opened
+        assert rows[database]["errors"] == "0", result.stdout
+        assert float(rows[database]["handshakes/s"].replace(",", "")) > 0
+    assert rows["sqlite"]["vs sqlite handshakes/s"] == "1.00"
+    # The pool keeps connections open between handshakes: the sampler sees them.
+    assert int(rows["postgres"]["peak connections"]) > 0, result.stdout

@@ -97,22 +97,23 @@ def make_database(folder: Path) -> dict[str, str]:
 {%- endif %}
 
 
-def add_users(env: dict[str, str]) -> dict[str, str]:
+def add_users(env: dict[str, str], python: str = sys.executable) -> dict[str, str]:
     """Migrate the database that env selects and add USERS; env, with the key."""
     # Sessions are signed: every process that reads them needs the same key.
     key = SERVER_ENVIRONMENTS["production"]["DJANGO_SECRET_KEY"]
     env = {**env, "DJANGO_SECRET_KEY": key}
     for args in (["migrate", "--noinput"], ["shell", "-v", "0", "-c", CREATE_USERS]):
-        result = manage(*args, env=env)
+        result = manage(*args, env=env, python=python)
         assert result.returncode == 0, result.stdout + result.stderr
     return env
 
 
-def session_cookie(username: str, env: dict[str, str]) -> str:
+def session_cookie(
+    username: str, env: dict[str, str], python: str = sys.executable
+) -> str:
     """A logged-in session of that user, as a browser holds it after logging in."""
-    result = manage(
-        "shell", "-v", "0", "-c", SESSION_COOKIE, env={**env, "USERNAME": username}
-    )
+    env = {**env, "USERNAME": username}
+    result = manage("shell", "-v", "0", "-c", SESSION_COOKIE, env=env, python=python)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
