@@ -30,13 +30,18 @@ INSTALL = (
 DATABASE = "app"
 
 
+def version_of(folder: str) -> list[int]:
+    return [int(part) for part in Path(folder).parent.name.split(".") if part.isdigit()]
+
+
 def postgres_bindir() -> Path:
     """The folder of initdb and postgres: Debian keeps them off PATH."""
     candidates = [os.environ.get("PG_BINDIR", "")]
     if found := shutil.which("initdb"):
         candidates.append(str(Path(found).parent))
+    # The newest first: /usr/lib/postgresql/17 before 9.6.
     versions = glob.glob("/usr/lib/postgresql/*/bin")
-    candidates += sorted(versions, key=lambda path: int(Path(path).parent.name))[::-1]
+    candidates += sorted(versions, key=version_of, reverse=True)
     for folder in filter(None, candidates):
         if (Path(folder) / "initdb").exists() and (Path(folder) / "postgres").exists():
             return Path(folder)

@@ -275,6 +275,7 @@ def test_a_websocket_origin_that_is_not_one_is_refused_in_one_line(
 
 
 def database_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    env.setdefault("DATABASE_URL", "postgres://shop:pw@db.internal/shop")
     code = (
         "from django.conf import settings; d = settings.DATABASES['default']; "
         "print(d['ENGINE'], d['USER'], d['PASSWORD'], d['HOST'], d['PORT'], "
@@ -301,6 +302,31 @@ def test_production_reads_database_url_onto_the_pool() -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("url", "host", "port"),
+    [
+        ("postgresql://shop@db.internal/shop", "db.internal", ""),
+        ("postgres:///shop", "", ""),  # no host: libpq's local socket
+    ],
+)
+def test_other_forms_of_database_url_are_read(url: str, host: str, port: str) -> None:
+    code = (
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(repr(d['HOST']), repr(d['PORT']), d['NAME'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=clean_environment(
+            DJANGO_SETTINGS_MODULE=SETTINGS, **PRODUCTION, DATABASE_URL=url
+        ),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [repr(host), repr(port), "shop"]
+
+
 def test_production_refuses_to_start_without_database_url() -> None:
     result = database_settings(**PRODUCTION, DATABASE_URL="")
     assert result.returncode != 0
@@ -317,8 +343,8 @@ def test_production_refuses_to_start_without_database_url() -> None:
     [
         "mysql://shop:hunter2-secret@db/shop",
         "postgres://shop:hunter2-secret@db:port/shop",
-        "postgres://shop:hunter2-secret@/shop",
         "postgres://shop:hunter2-secret@db/",
+        "postgres://shop:hunter2#secret@db/shop",
         "db:5432/hunter2-secret",
     ],
 )
@@ -329,9 +355,9 @@ def test_a_database_url_that_is_not_postgres_is_refused_without_its_password(
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
         "django.core.exceptions.ImproperlyConfigured: DATABASE_URL is not a "
-        "PostgreSQL URL with a host and a database name: write "
-        "postgres://USER:PASSWORD@HOST:PORT/NAME, with @ : / in the password "
-        "percent-encoded (%40 %3A %2F)."
+        "PostgreSQL URL with a database name: write "
+        "postgres://USER:PASSWORD@HOST:PORT/NAME, the password percent-encoded "
+        '(urllib.parse.quote(password, safe="")).'
     )
     assert "hunter2" not in result.stderr
 
