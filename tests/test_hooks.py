@@ -172,20 +172,24 @@ def top_level(dist):
     names = (dist.read_text("top_level.txt") or "").split()
     return names or [f.parts[0].removesuffix(".py") for f in dist.files or []]
 
-seen, todo, names = set(), [sys.argv[1]], set()
+# (distribution, extras asked of it): uvicorn[standard] brings uvloop, psycopg[pool]
+# brings psycopg_pool.
+seen, todo, names = set(), [(sys.argv[1], frozenset())], set()
 while todo:
-    dist = metadata.distribution(todo.pop())
-    if dist.name in seen:
+    name, extras = todo.pop()
+    dist = metadata.distribution(name)
+    if (dist.name, extras) in seen:
         continue
-    seen.add(dist.name)
+    seen.add((dist.name, extras))
     names |= {
         name for name in top_level(dist)
         if name.isidentifier() and not name.startswith("__")  # __pycache__
     }
     for text in dist.requires or []:
         requirement = Requirement(text)
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-            todo.append(requirement.name)
+        marker = requirement.marker
+        if marker is None or any(marker.evaluate({"extra": e}) for e in {"", *extras}):
+            todo.append((requirement.name, frozenset(requirement.extras)))
 own = set(top_level(metadata.distribution(sys.argv[1])))
 labels = [
     folder.name for folder in Path(django.contrib.__file__).parent.iterdir()
@@ -195,15 +199,29 @@ print(json.dumps({"imports": sorted(names - own), "labels": sorted(labels)}))
 """
 
 
+@pytest.mark.parametrize("variant", ["default", "every other option"])
 def test_pre_gen_hook_refuses_every_name_the_installed_project_imports(
-    installed_default_project: Path, project_venv: ProjectVenv
+    installed_default_project: Path,
+    project_venv: ProjectVenv,
+    tmp_path: Path,
+    variant: str,
 ) -> None:
-    result = project_venv.run(
-        "-c", INSTALLED_NAMES, "my-channels-project", cwd=installed_default_project
-    )
+    project, name = installed_default_project, "my-channels-project"
+    if variant != "default":
+        project = render_template(
+            TEMPLATE, tmp_path, project_slug="every_option", channel_layer="redis",
+            asgi_server="uvicorn", database="postgres",
+        )  # fmt: skip
+        project_venv.install(project)
+        name = "every-option"
+    result = project_venv.run("-c", INSTALLED_NAMES, name, cwd=project)
     assert result.returncode == 0, result.stderr
     installed = json.loads(result.stdout)
     assert {"django", "twisted", "whitenoise"} <= set(installed["imports"])
+    if variant != "default":
+        assert {"psycopg", "psycopg_pool", "redis", "uvloop"} <= set(
+            installed["imports"]
+        )
     assert {"auth", "admin", "staticfiles"} <= set(installed["labels"])
     hook = load_pre_gen_hook()
     shadowed = hook["shadowed_names"]()
