@@ -10,6 +10,7 @@ is ever tagged on this machine.
 
 import concurrent.futures
 import functools
+import hashlib
 import http.server
 import os
 import shutil
@@ -19,21 +20,76 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE = "trixie"  # Python 3.13.5: newer than the 3.13.0 that builds the wheelhouse
-# name -> (Debian packages, files to delete): stand-ins for python:*-slim, redis, nginx.
+
+# What the official postgres image does and compose.yaml relies on: a first start on
+# an empty volume makes the cluster, the postgres superuser's password (checked over
+# TCP, from any address) and POSTGRES_DB; later starts reuse them.
+POSTGRES_ENTRYPOINT = """\
+#!/bin/sh
+set -eu
+: "${POSTGRES_PASSWORD:?must be set, as the official image requires}"
+# A fresh volume is root's; pg_isready looks for the socket in /run/postgresql.
+install -d -o postgres -g postgres -m 700 "$PGDATA"
+install -d -o postgres -g postgres /run/postgresql
+as_postgres="setpriv --reuid=postgres --regid=postgres --init-groups"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    password=$(mktemp) && chown postgres "$password"
+    printf '%s\\n' "$POSTGRES_PASSWORD" > "$password"
+    $as_postgres initdb --pgdata="$PGDATA" --username=postgres --pwfile="$password" \\
+        --auth-local=trust --auth-host=scram-sha-256 > /dev/null
+    rm "$password"
+    echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+    echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
+    if [ "${POSTGRES_DB:-postgres}" != postgres ]; then
+        # Single-user mode: no server to start and stop just for this.
+        echo "CREATE DATABASE \\"$POSTGRES_DB\\"" |
+            $as_postgres postgres --single -D "$PGDATA" postgres > /dev/null
+    fi
+fi
+exec $as_postgres postgres
+"""
+POSTGRES_BIN = "/usr/lib/postgresql/17/bin"  # Debian's real binaries: no wrappers
+
+
+class BaseImage(NamedTuple):
+    packages: tuple[str, ...]
+    remove: tuple[str, ...] = ()  # files or folders
+    write: tuple[tuple[str, str], ...] = ()  # (path, text): executables
+    changes: tuple[str, ...] = ()  # docker import --change: an import has no CMD
+
+
+# Stand-ins for python:*-slim, redis, nginx and postgres.
 BASE_IMAGES = {
-    "python": (["python3", "python3-venv"], []),
-    "redis": (["redis-server"], []),
+    "python": BaseImage(("python3", "python3-venv")),
+    "redis": BaseImage(("redis-server",)),
     # Debian's default site would take the default_server the project's config sets.
-    "nginx": (["nginx"], ["etc/nginx/sites-enabled/default"]),
+    "nginx": BaseImage(("nginx",), ("etc/nginx/sites-enabled/default",)),
+    "postgres": BaseImage(
+        ("postgresql-17",),  # 17, as compose.yaml's postgres:17
+        # The cluster the package's postinst made: this image makes its own.
+        ("etc/postgresql/17", "var/lib/postgresql/17"),
+        (("usr/local/bin/docker-entrypoint.sh", POSTGRES_ENTRYPOINT),),
+        (
+            f"ENV PATH={POSTGRES_BIN}:/usr/local/bin:/usr/bin:/bin",
+            "ENV PGDATA=/var/lib/postgresql/data",
+            # No STOPSIGNAL SIGINT as in the official image (import refuses it): the
+            # SIGTERM's smart shutdown waits for clients, and compose stops web first.
+            'CMD ["/usr/local/bin/docker-entrypoint.sh"]',
+        ),
+    ),
 }
 IMAGE_PREFIX = "channels-template-test"
 
 
 def image_name(kind: str) -> str:
-    return f"{IMAGE_PREFIX}/{kind}:{SUITE}"
+    # The tag names the recipe too: a cached image built from an older one is never
+    # taken for the current one.
+    recipe = hashlib.sha256(repr((SUITE, BASE_IMAGES[kind])).encode()).hexdigest()
+    return f"{IMAGE_PREFIX}/{kind}:{SUITE}-{recipe[:12]}"
 
 
 # The daemon keeps its images here between runs, so the stand-ins are built once per
@@ -110,29 +166,37 @@ class DockerDaemon:
 def build_base_image(daemon: DockerDaemon, kind: str, folder: Path) -> str:
     if daemon.docker("image", "inspect", image_name(kind)).returncode == 0:
         return image_name(kind)  # made by an earlier run on this machine
-    packages, remove = BASE_IMAGES[kind]
+    recipe = BASE_IMAGES[kind]
     rootfs = folder / kind
     result = subprocess.run(
-        ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}"]
+        ["debootstrap", "--variant=minbase", f"--include={','.join(recipe.packages)}"]
         + [SUITE, str(rootfs), DEBIAN_MIRROR],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"debootstrap {kind} failed: {result.stdout[-2000:]}")
-    for relative in remove:
-        (rootfs / relative).unlink(missing_ok=True)
+    for relative in recipe.remove:
+        if (rootfs / relative).is_dir():
+            shutil.rmtree(rootfs / relative)
+        else:
+            (rootfs / relative).unlink(missing_ok=True)
+    for relative, text in recipe.write:
+        (rootfs / relative).write_text(text)
+        (rootfs / relative).chmod(0o755)
     shutil.rmtree(rootfs / "var" / "cache" / "apt" / "archives", ignore_errors=True)
     tar = subprocess.Popen(
         ["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE
     )
+    changes = [arg for change in recipe.changes for arg in ("--change", change)]
     imported = subprocess.run(
-        ["docker", "import", "-", image_name(kind)],
+        ["docker", "import", *changes, "-", image_name(kind)],
         stdin=tar.stdout,
         env=daemon.env,
         capture_output=True,
         text=True,
     )
+    tar.stdout.close()  # else a failed import leaves tar blocked on a full pipe
     tar.wait()
     shutil.rmtree(rootfs, ignore_errors=True)
     if imported.returncode != 0:
@@ -141,7 +205,7 @@ def build_base_image(daemon: DockerDaemon, kind: str, folder: Path) -> str:
 
 
 def build_base_images(daemon: DockerDaemon, folder: Path) -> dict[str, str]:
-    """The three stand-ins, bootstrapped side by side (mostly download time)."""
+    """The stand-ins, bootstrapped side by side (mostly download time)."""
     with concurrent.futures.ThreadPoolExecutor(len(BASE_IMAGES)) as pool:
         futures = {
             kind: pool.submit(build_base_image, daemon, kind, folder)

@@ -17,7 +17,13 @@ from .helpers import python_313
 # The default project, and every other value of the options the stack depends on.
 COMBINATIONS = [
     {},
-    {"channel_layer": "redis", "asgi_server": "uvicorn", "demo_page": "no"},
+    # Two web replicas: compose.yaml runs them only on Redis and PostgreSQL.
+    {
+        "channel_layer": "redis",
+        "asgi_server": "uvicorn",
+        "demo_page": "no",
+        "database": "postgres",
+    },
 ]
 
 
@@ -54,13 +60,16 @@ def substitutes(
             **docker.env,
             "PYTHON_IMAGE": images["python"],
             "REDIS_IMAGE": images["redis"],
+            "POSTGRES_IMAGE": images["postgres"],
             "NGINX_IMAGE": images["nginx"],
             "PIP_OPTIONS": f"--no-index --find-links {url}",
             "COMPOSE": "docker-compose --compatibility",  # Debian's Compose v1
         }
 
 
-@pytest.mark.parametrize("index", range(len(COMBINATIONS)), ids=["default", "redis"])
+@pytest.mark.parametrize(
+    "index", range(len(COMBINATIONS)), ids=["default", "redis-postgres"]
+)
 def test_generated_image_and_compose_stack_pass_their_container_tests(
     projects: list[Path],
     substitutes: dict[str, str],

@@ -1,14 +1,14 @@
 """The Docker image and the compose stack, built and run for real.
 
 Run with `pytest --containers` (needs Docker and Compose; plain `pytest` leaves these
-out, they take minutes). PYTHON_IMAGE, REDIS_IMAGE, NGINX_IMAGE and PIP_OPTIONS
-substitute base images and the package index, as in compose.yaml; COMPOSE names the
-Compose command (default `docker compose`).
+out, they take minutes). PYTHON_IMAGE, {% if cookiecutter.channel_layer == "redis" %}REDIS_IMAGE, {% endif %}{% if cookiecutter.database == "postgres" %}POSTGRES_IMAGE, {% endif %}NGINX_IMAGE and
+PIP_OPTIONS substitute base images and the package index, as in compose.yaml; COMPOSE
+names the Compose command (default `docker compose`).
 """
 
 import asyncio
 import http.client
-{%- if cookiecutter.channel_layer == "redis" %}
+{%- if cookiecutter.channel_layer == "redis" and cookiecutter.database == "postgres" %}
 import json
 {%- endif %}
 import os
@@ -75,6 +75,10 @@ def test_image_health_check_passes(image: str) -> None:
     container = run(
         "docker", "run", "--detach", "--health-interval", "1s",
         "-e", "DJANGO_SECRET_KEY=container-test", "-e", "DJANGO_ALLOWED_HOSTS=x",
+{%- if cookiecutter.database == "postgres" %}
+        # Production settings need one; liveness (/healthz) never connects to it.
+        "-e", "DATABASE_URL=postgres://nobody@unreachable/none",
+{%- endif %}
         image,
     ).strip()  # fmt: skip
     try:
@@ -210,7 +214,34 @@ def test_nginx_serves_the_static_files(stack: Stack) -> None:
     response = stack.get("/static/admin/css/base.css")
     assert response.status == 200
     assert b"body" in response.read()
+{%- if cookiecutter.database == "postgres" %}
+
+
+def test_the_web_replicas_keep_their_data_in_the_postgres_service(
+    stack: Stack,
+) -> None:
 {%- if cookiecutter.channel_layer == "redis" %}
+    first, second = stack.web_containers()
+{%- else %}
+    (first,) = stack.web_containers()
+{%- endif %}
+    run(
+        "docker", "exec", first, "python", "manage.py", "createsuperuser",
+        "--noinput", "--username", "compose", "--email", "compose@example.com",
+    )  # fmt: skip
+{%- if cookiecutter.channel_layer == "redis" %}
+    # wstoken looks the user up: the other replica finds it on the same database.
+    run("docker", "exec", second, "python", "manage.py", "wstoken", "compose")
+{%- endif %}
+    # And the database is the postgres service's, not one inside the web image.
+    users = stack.compose(
+        "exec", "-T", "postgres", "psql", "--username", "postgres",
+        "--dbname", "{{ cookiecutter.project_slug }}", "--tuples-only", "--no-align",
+        "--command", "SELECT username FROM auth_user",
+    )  # fmt: skip
+    assert users.split() == ["compose"]
+{%- endif %}
+{%- if cookiecutter.channel_layer == "redis" and cookiecutter.database == "postgres" %}
 
 
 def test_a_chat_room_spans_both_web_replicas(stack: Stack) -> None:
