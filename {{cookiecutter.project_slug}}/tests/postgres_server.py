@@ -160,16 +160,13 @@ def postgres_server() -> Iterator[PostgresServer]:
     except BaseException:
         postgres.remove()
         raise
-    previous = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = postgres.url()  # inherited by server processes
     try:
-        yield postgres
+        with pytest.MonkeyPatch.context() as environment:
+            # Inherited by the servers and manage.py commands the tests start.
+            environment.setenv("DATABASE_URL", postgres.url())
+            yield postgres
     finally:
         postgres.remove()
-        if previous is None:
-            del os.environ["DATABASE_URL"]
-        else:
-            os.environ["DATABASE_URL"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """A throwaway redis-server for the tests: started on a free port, stopped by PID."""
 
 import copy
-import os
 import shutil
 import socket
 import subprocess
@@ -61,16 +60,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     """A real Redis for the channel layer, here and in the servers tests start."""
     redis = RedisServer(free_port(), tmp_path_factory.mktemp("redis"))
     redis.start()
-    previous = os.environ.get("REDIS_URL")
-    os.environ["REDIS_URL"] = redis.url  # inherited by server subprocesses
     try:
-        yield redis
+        with pytest.MonkeyPatch.context() as environment:
+            environment.setenv("REDIS_URL", redis.url)  # inherited by server processes
+            yield redis
     finally:
         redis.stop()
-        if previous is None:
-            del os.environ["REDIS_URL"]
-        else:
-            os.environ["REDIS_URL"] = previous
 
 
 @pytest.fixture(autouse=True)

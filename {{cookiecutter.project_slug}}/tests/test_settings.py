@@ -38,13 +38,9 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def settings_as_a_server_loads_them(**env: str) -> subprocess.CompletedProcess[str]:
-    """Import the settings as daphne and uvicorn do: no manage.py, no defaults."""
-    code = (
-        "from django.conf import settings; "
-        "print(settings.DEBUG, settings.SECURE_HSTS_SECONDS, "
-        "settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD)"
-    )
+def with_settings(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run code that imports the settings as daphne and uvicorn do: no manage.py,
+    no defaults."""
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=BASE_DIR,
@@ -52,6 +48,15 @@ def settings_as_a_server_loads_them(**env: str) -> subprocess.CompletedProcess[s
         capture_output=True,
         text=True,
     )
+
+
+def settings_as_a_server_loads_them(**env: str) -> subprocess.CompletedProcess[str]:
+    code = (
+        "from django.conf import settings; "
+        "print(settings.DEBUG, settings.SECURE_HSTS_SECONDS, "
+        "settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD)"
+    )
+    return with_settings(code, **env)
 
 
 def test_debug_is_off_when_nobody_asks_for_it() -> None:
@@ -222,6 +227,33 @@ def test_hsts_seconds_refuses_what_is_not_a_number() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("0", "DJANGO_WEBSOCKET_HEARTBEAT_SECONDS must be 1 or more: e.g. 30."),
+        ("5s", "DJANGO_WEBSOCKET_HEARTBEAT_SECONDS='5s' is not a whole number of"),
+    ],
+)
+def test_a_heartbeat_that_is_not_a_whole_second_is_refused(
+    value: str, error: str
+) -> None:
+    env = {**PRODUCTION, "DJANGO_WEBSOCKET_HEARTBEAT_SECONDS": value}
+    result = settings_as_a_server_loads_them(**env)
+    assert result.returncode != 0
+    assert error in result.stderr.strip().splitlines()[-1]
+
+
+def test_the_heartbeat_defaults_to_30_seconds_well_under_group_expiry() -> None:
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.WEBSOCKET_HEARTBEAT, "
+        "settings.CHANNEL_LAYERS['default']['CONFIG']['group_expiry'])",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["30", "86400"]
+
+
 def test_websocket_origins_are_read_as_full_origins() -> None:
     origins = "https://App.example.com, http://localhost:5173,http://[::1]:8080"
     result = manage(
@@ -281,13 +313,7 @@ def database_settings(**env: str) -> subprocess.CompletedProcess[str]:
         "print(d['ENGINE'], d['USER'], d['PASSWORD'], d['HOST'], d['PORT'], "
         "d['NAME'], d['CONN_MAX_AGE'], d['OPTIONS'])"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=clean_environment(DJANGO_SETTINGS_MODULE=SETTINGS, **env),
-        capture_output=True,
-        text=True,
-    )
+    return with_settings(code, **env)
 
 
 def test_production_reads_database_url_onto_the_pool() -> None:
@@ -314,15 +340,7 @@ def test_other_forms_of_database_url_are_read(url: str, host: str, port: str) ->
         "from django.conf import settings; d = settings.DATABASES['default']; "
         "print(repr(d['HOST']), repr(d['PORT']), d['NAME'])"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=clean_environment(
-            DJANGO_SETTINGS_MODULE=SETTINGS, **PRODUCTION, DATABASE_URL=url
-        ),
-        capture_output=True,
-        text=True,
-    )
+    result = with_settings(code, **PRODUCTION, DATABASE_URL=url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [repr(host), repr(port), "shop"]
 

@@ -16,6 +16,7 @@ from channels.db import aclose_old_connections
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .groups import GroupMember
 from .push import user_group
 
 Event = dict[str, Any]
@@ -116,12 +117,13 @@ class MyAsyncConsumer(NoDatabaseDispatch, AsyncConsumer):
         raise StopConsumer()
 
 
-class ChatConsumer(PeriodicDatabaseCleanup, AsyncJsonWebsocketConsumer):
+class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsumer):
     """ws/chat/<room>/: every message goes to everyone in the room, sender included.
 
     The channel layer carries it: in memory within one process, through Redis
     across processes. Send {"message": "..."}; receive {"message": "..."}.
-    Extend it with models freely: PeriodicDatabaseCleanup keeps Channels'
+    GroupMember keeps the socket in its room for as long as it is open, and no
+    longer. Extend it with models freely: PeriodicDatabaseCleanup keeps Channels'
     stale-connection cleanup, once a second instead of once a message.
     """
 
@@ -132,12 +134,8 @@ class ChatConsumer(PeriodicDatabaseCleanup, AsyncJsonWebsocketConsumer):
             await self.close()
             return
         self.group = f"chat_{room}"
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join(self.group)
         await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(
         self,
@@ -170,7 +168,9 @@ class ChatConsumer(PeriodicDatabaseCleanup, AsyncJsonWebsocketConsumer):
         await self.send(text_data=event["text"])
 
 
-class NotificationsConsumer(NoDatabaseDispatch, AsyncJsonWebsocketConsumer):
+class NotificationsConsumer(
+    GroupMember, NoDatabaseDispatch, AsyncJsonWebsocketConsumer
+):
     """ws/notifications/: every push to the logged-in user, in every open tab.
 
     push.py sends them: push_to_user(user, {"message": "..."}) from a view, a
@@ -183,13 +183,8 @@ class NotificationsConsumer(NoDatabaseDispatch, AsyncJsonWebsocketConsumer):
             # Closing before accept refuses the handshake: HTTP 403.
             await self.close()
             return
-        self.group = user_group(user)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join(user_group(user))
         await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(
         self,

@@ -227,6 +227,8 @@ CHANNEL_LAYERS = {
             "capacity": 1000,
             # Seconds an unread message waits before it is dropped.
             "expiry": 60,
+            # Seconds a membership lasts unless renewed (WEBSOCKET_HEARTBEAT).
+            "group_expiry": 86400,
         },
     },
 }
@@ -275,6 +277,16 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# Seconds between two renewals of each socket's group memberships (the app's
+# groups.py): far below group_expiry (CHANNEL_LAYERS), so that none expires while its
+# socket is open, and short enough that after a Redis restart that lost them every
+# socket is back in its groups soon.
+WEBSOCKET_HEARTBEAT = seconds("DJANGO_WEBSOCKET_HEARTBEAT_SECONDS", 30)
+if WEBSOCKET_HEARTBEAT < 1:
+    raise ImproperlyConfigured(
+        "DJANGO_WEBSOCKET_HEARTBEAT_SECONDS must be 1 or more: e.g. 30."
+    )
 
 # runserver (Daphne's) reads these; the production {{ cookiecutter.asgi_server }} command in README.md passes
 # the same numbers. Lower than runserver's 1 MiB default: a larger message closes

@@ -1,0 +1,62 @@
+"""Group memberships that live exactly as long as their socket: kept, then left.
+
+A channel layer forgets a membership after its group_expiry (settings.py), and a
+Redis that restarts without its data forgets them all at once: a socket that joined
+at connect and did nothing more would stop receiving, silently. And a server does
+not always call disconnect(): when a send fails because the client has gone,
+Uvicorn ends the consumer without it (django/channels#1466), and every later
+group_send would go on targeting the ghost.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+from channels.layers import BaseChannelLayer
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class GroupMember:
+    """Mix into an async consumer, before the Channels class: join() a group, and
+    the membership is renewed every WEBSOCKET_HEARTBEAT seconds and left on every
+    way out (a close, a failed send, a server stop), disconnect() or not."""
+
+    # Set by the Channels consumer this is mixed into.
+    channel_layer: BaseChannelLayer
+    channel_name: str
+    groups_joined: set[str]
+    heartbeat: asyncio.Task[None] | None = None
+
+    async def join(self, group: str) -> None:
+        if not hasattr(self, "groups_joined"):
+            self.groups_joined = set()
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.add(group)
+        if self.heartbeat is None:
+            self.heartbeat = asyncio.create_task(self.renew_memberships())
+
+    async def renew_memberships(self) -> None:
+        while True:
+            await asyncio.sleep(settings.WEBSOCKET_HEARTBEAT)
+            for group in list(self.groups_joined):
+                try:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                except Exception as error:  # Redis away: try again next beat
+                    logger.warning("Could not renew %s: %r", group, error)
+
+    async def leave_groups(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            await asyncio.gather(self.heartbeat, return_exceptions=True)
+            self.heartbeat = None
+        for group in getattr(self, "groups_joined", set()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = set()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)  # type: ignore[misc]
+        finally:
+            await self.leave_groups()
