@@ -33,8 +33,10 @@ def test_channels_app_holds_only_what_the_user_edits(default_project: Path) -> N
         "__init__.py",
         "apps.py",
         "consumers.py",
-        # GroupMember: what the consumers in groups share (a socket's memberships).
+        # GroupMember: what the consumers in groups share (a socket's memberships),
+        # and the signals that close a user's sockets when their access ends.
         "groups.py",
+        "access.py",
         "routing.py",
         "push.py",
         # WebSocket tokens: the app's views and wstoken command issue them, the

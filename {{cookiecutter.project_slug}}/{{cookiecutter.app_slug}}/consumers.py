@@ -135,6 +135,7 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
             return
         self.group = f"chat_{room}"
         await self.join(self.group)
+        await self.join_user()
         await self.accept()
 
     async def receive(
@@ -184,6 +185,7 @@ class NotificationsConsumer(
             await self.close()
             return
         await self.join(user_group(user))
+        await self.join_user()
         await self.accept()
 
     async def receive(

@@ -10,10 +10,12 @@ group_send would go on targeting the ghost.
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.layers import BaseChannelLayer
 from django.conf import settings
+
+from .access import session_group, user_sockets_group
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +25,16 @@ class GroupMember:
     the membership is renewed every WEBSOCKET_HEARTBEAT seconds and left on every
     way out (a close, a failed send, a server stop), disconnect() or not."""
 
-    # Set by the Channels consumer this is mixed into.
+    # What the Channels consumer this is mixed into provides.
     channel_layer: BaseChannelLayer
     channel_name: str
+    scope: Any
+    if TYPE_CHECKING:
+
+        async def close(
+            self, code: int | bool | None = None, reason: str | None = None
+        ) -> None: ...
+
     groups_joined: set[str]
     heartbeat: asyncio.Task[None] | None = None
 
@@ -36,6 +45,20 @@ class GroupMember:
         self.groups_joined.add(group)
         if self.heartbeat is None:
             self.heartbeat = asyncio.create_task(self.renew_memberships())
+
+    async def join_user(self) -> None:
+        """For a logged-in scope["user"]: join the groups that access.py closes at
+        the end of the user's access (a logout ends this session's sockets)."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return
+        await self.join(user_sockets_group(user.pk))
+        session = self.scope.get("session")
+        if session is not None and session.session_key:
+            await self.join(session_group(session.session_key))
+
+    async def access_ended(self, event: dict[str, Any]) -> None:
+        await self.close(code=event["code"])
 
     async def renew_memberships(self) -> None:
         while True:

@@ -1,9 +1,7 @@
 """HTTP URL configuration; WebSocket routes live in each app's routing.py."""
 
 from django.contrib import admin
-{%- if cookiecutter.demo_page == "yes" %}
-from django.contrib.auth.views import LoginView
-{%- endif %}
+from django.contrib.auth.views import {% if cookiecutter.demo_page == "yes" %}LoginView, {% endif %}LogoutView
 from django.urls import path
 
 from {{ cookiecutter.app_slug }} import views
@@ -15,6 +13,8 @@ urlpatterns = [
     # Django's own login view (LOGIN_URL's default): the demo's Notifications panel.
     path("accounts/login/", LoginView.as_view(), name="login"),
 {%- endif %}
+    # POST: ends the session, and closes its sockets with 4001 (the app's access.py).
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path(
         "notifications/test/",
         views.push_test_notification,
