@@ -1,6 +1,9 @@
 """A user's sockets end with the user's access (access.py in the Channels app)."""
 
 import asyncio
+{%- if cookiecutter.channel_layer == "redis" %}
+import copy
+{%- endif %}
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +12,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+{%- if cookiecutter.channel_layer == "redis" %}
+from django.test import Client
+{%- endif %}
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -16,7 +22,7 @@ from {{ cookiecutter.app_slug }}.access import ACCESS_CHANGED, LOGGED_OUT
 from {{ cookiecutter.app_slug }}.consumers import NotificationsConsumer
 
 from .accounts import {% if cookiecutter.channel_layer == "redis" %}manage, {% endif %}post, session_cookie
-from .servers import Server
+from .servers import Server{% if cookiecutter.channel_layer == "redis" %}, free_port{% endif %}
 
 User = get_user_model()
 
@@ -104,12 +110,38 @@ async def test_logging_out_closes_that_sessions_sockets_and_no_other(
 {%- if cookiecutter.channel_layer == "redis" %}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_logout_and_a_deactivation_still_work_while_redis_is_down(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    layer = copy.deepcopy(settings.CHANNEL_LAYERS)
+    nowhere = f"redis://127.0.0.1:{free_port()}"  # nothing listens there
+    layer["default"]["CONFIG"]["hosts"][0]["address"] = nowhere
+    settings.CHANNEL_LAYERS = layer
+    user = User.objects.create_user("gus", password="a-long-password-48")
+    client = Client()
+    client.force_login(user)
+    assert client.post("/accounts/logout/").status_code in {200, 302}
+    assert "_auth_user_id" not in client.session
+    user.is_active = False
+    user.save()
+    user.refresh_from_db()
+    assert not user.is_active
+    assert "Could not close the sockets of" in caplog.text
+
+
 MAKE_USER = """
 from django.contrib.auth import get_user_model
+{%- if cookiecutter.channel_layer == "redis" %}
+from django.test import Client
+{%- endif %}
 get_user_model().objects.create_user("fritz", password="a-long-password-47")
 """
 DEACTIVATE = """
 from django.contrib.auth import get_user_model
+{%- if cookiecutter.channel_layer == "redis" %}
+from django.test import Client
+{%- endif %}
 user = get_user_model().objects.get(username="fritz")
 user.is_active = False
 user.save()

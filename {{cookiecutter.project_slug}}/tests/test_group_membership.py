@@ -10,9 +10,8 @@ from pathlib import Path
 {%- endif %}
 from typing import Any
 
-{% if cookiecutter.channel_layer == "redis" -%}
 import pytest
-{% endif -%}
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 {%- if cookiecutter.channel_layer == "redis" %}
@@ -20,12 +19,21 @@ from redis import Redis
 from websockets.asyncio.client import connect
 {%- endif %}
 
-from {{ cookiecutter.project_slug }}.asgi import application
+from {{ cookiecutter.app_slug }}.consumers import ChatConsumer
+from {{ cookiecutter.app_slug }}.groups import GroupMember
 {%- if cookiecutter.channel_layer == "redis" %}
 
 from .redis_server import RedisServer
 from .servers import Server, free_port, start_server, stop_server
 {%- endif %}
+
+
+def chat(room: str, consumer: type[ChatConsumer] = ChatConsumer) -> Any:
+    """A socket on ws/chat/<room>/, as URLRouter hands it to the consumer."""
+    communicator = WebsocketCommunicator(consumer.as_asgi(), f"/ws/chat/{room}/")
+    scope: Any = communicator.scope
+    scope["url_route"] = {"kwargs": {"room": room}}
+    return communicator
 
 
 async def arrives(communicator: WebsocketCommunicator, group: str) -> bool:
@@ -40,7 +48,7 @@ async def arrives(communicator: WebsocketCommunicator, group: str) -> bool:
 
 async def test_a_lost_membership_is_renewed_within_a_heartbeat(settings: Any) -> None:
     settings.WEBSOCKET_HEARTBEAT = 0.2
-    communicator = WebsocketCommunicator(application, "/ws/chat/renewed/")
+    communicator = chat("renewed")
     assert (await communicator.connect())[0]
     assert await arrives(communicator, "chat_renewed")
     layer: Any = get_channel_layer()
@@ -57,10 +65,54 @@ async def test_a_lost_membership_is_renewed_within_a_heartbeat(settings: Any) ->
     await communicator.disconnect()
 
 
+class SwitchingRooms(ChatConsumer):
+    """Moves to the room a client names: leave() the old one, join() the new."""
+
+    async def receive(self, text_data: Any = None, *args: Any, **kwargs: Any) -> None:
+        await self.leave(self.group)
+        self.group = f"chat_{text_data}"
+        await self.join(self.group)
+        await self.send_json({"moved": text_data})
+
+
+async def test_a_room_left_stays_left_through_the_heartbeats(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.WEBSOCKET_HEARTBEAT = 0.05
+    layer: Any = get_channel_layer()
+    renewed: list[str] = []
+    group_add = layer.group_add
+
+    async def recording_group_add(group: str, channel: str) -> None:
+        renewed.append(group)
+        await group_add(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", recording_group_add)
+    communicator = chat("old", SwitchingRooms)
+    assert (await communicator.connect())[0]
+    await communicator.send_to(text_data="new")
+    assert await communicator.receive_json_from() == {"moved": "new"}
+    moved = len(renewed)
+    deadline = asyncio.get_running_loop().time() + 10
+    while renewed[moved:].count("chat_new") < 3:  # three heartbeats since the move
+        assert asyncio.get_running_loop().time() < deadline, renewed
+        await asyncio.sleep(0.01)
+    assert "chat_old" not in renewed[moved:]
+    assert not await arrives(communicator, "chat_old")
+    await communicator.disconnect()
+
+
+def test_group_member_after_the_channels_class_is_refused() -> None:
+    with pytest.raises(TypeError, match="put GroupMember before"):
+
+        class Backwards(AsyncJsonWebsocketConsumer, GroupMember):
+            pass
+
+
 async def test_a_consumer_ended_without_disconnect_leaves_its_groups() -> None:
     # As when a send fails under Uvicorn: the server ends the application instance,
     # and Channels never calls disconnect().
-    communicator = WebsocketCommunicator(application, "/ws/chat/leaving/")
+    communicator = chat("leaving")
     assert (await communicator.connect())[0]
     assert await arrives(communicator, "chat_leaving")
     communicator.future.cancel()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from channels.consumer import AsyncConsumer
 from channels.layers import BaseChannelLayer
 from django.conf import settings
 
@@ -69,17 +70,42 @@ class GroupMember:
                 except Exception as error:  # Redis away: try again next beat
                     logger.warning("Could not renew %s: %r", group, error)
 
+    async def leave(self, group: str) -> None:
+        """Leave one group for good (a socket that changes rooms): the heartbeat
+        would add a membership back that channel_layer.group_discard removed."""
+        self.groups_joined.discard(group)
+        await self.channel_layer.group_discard(group, self.channel_name)
+
     async def leave_groups(self) -> None:
         if self.heartbeat is not None:
             self.heartbeat.cancel()
             await asyncio.gather(self.heartbeat, return_exceptions=True)
             self.heartbeat = None
-        for group in getattr(self, "groups_joined", set()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        groups: set[str] = getattr(self, "groups_joined", set())
         self.groups_joined = set()
+        results = await asyncio.gather(
+            *(self.channel_layer.group_discard(g, self.channel_name) for g in groups),
+            return_exceptions=True,
+        )
+        for group, result in zip(groups, results, strict=True):
+            if isinstance(result, Exception):
+                logger.warning("Could not leave %s: %r", group, result)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)  # type: ignore[misc]
         finally:
-            await self.leave_groups()
+            # Shielded: a server that cancels again (Daphne does, every second
+            # past its close timeout) must not leave memberships behind.
+            await asyncio.shield(self.leave_groups())
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mro = cls.__mro__
+        if AsyncConsumer in mro and mro.index(AsyncConsumer) < mro.index(GroupMember):
+            # After the Channels class, its __call__ would never run this one's.
+            raise TypeError(
+                f"{cls.__name__}: put GroupMember before the Channels consumer "
+                "class in its bases, e.g. class Room(GroupMember, "
+                "AsyncJsonWebsocketConsumer)."
+            )

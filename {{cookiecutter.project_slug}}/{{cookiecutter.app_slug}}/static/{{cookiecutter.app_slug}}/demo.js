@@ -7,6 +7,9 @@ function socketUrl(path) {
   return scheme + window.location.host + path;
 }
 
+// The close code of a socket whose session logged out: it stays closed.
+const LOGGED_OUT = 4001;
+
 class Panel {
   constructor(element) {
     this.element = element;
@@ -47,8 +50,10 @@ class Panel {
     socket.addEventListener("message", (event) => {
       this.write("received", this.decode(event.data));
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       if (this.socket !== socket) return; // replaced on purpose (a new room)
+      // 4001: this session logged out (access.py); anything else: try again.
+      if (event.code === LOGGED_OUT) return this.setState("logged out");
       this.retry();
     });
   }
