@@ -40,8 +40,6 @@ class GroupMember:
     heartbeat: asyncio.Task[None] | None = None
 
     async def join(self, group: str) -> None:
-        if not hasattr(self, "groups_joined"):
-            self.groups_joined = set()
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined.add(group)
         if self.heartbeat is None:
@@ -81,8 +79,7 @@ class GroupMember:
             self.heartbeat.cancel()
             await asyncio.gather(self.heartbeat, return_exceptions=True)
             self.heartbeat = None
-        groups: set[str] = getattr(self, "groups_joined", set())
-        self.groups_joined = set()
+        groups, self.groups_joined = self.groups_joined, set()
         results = await asyncio.gather(
             *(self.channel_layer.group_discard(g, self.channel_name) for g in groups),
             return_exceptions=True,
@@ -92,6 +89,7 @@ class GroupMember:
                 logger.warning("Could not leave %s: %r", group, result)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.groups_joined = set()
         try:
             await super().__call__(scope, receive, send)  # type: ignore[misc]
         finally:
