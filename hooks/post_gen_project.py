@@ -19,6 +19,9 @@ OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
         "tests/redis_server.py",
         "tests/test_redis_layer.py",
     ],
+    ("asgi_server", "daphne"): [
+        f"{PROJECT_SLUG}/serve.py",
+    ],
     ("database", "postgres"): [
         f"{PROJECT_SLUG}/postgresql",
         "tests/postgres_server.py",
@@ -36,6 +39,7 @@ OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
 }
 
 ANSWERS = {
+    "asgi_server": {{ cookiecutter.asgi_server|tojson }},
     "channel_layer": {{ cookiecutter.channel_layer|tojson }},
     "demo_page": {{ cookiecutter.demo_page|tojson }},
     "database": {{ cookiecutter.database|tojson }},

@@ -124,3 +124,19 @@ def test_compose_runs_two_replicas_only_where_rooms_and_data_span_them(
     else:
         assert "docker compose up --scale web=4" in text
         assert web["environment"]["DATABASE_URL"].startswith("postgres://postgres:")
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+def test_each_server_stops_with_the_hand_over_its_readme_describes(
+    render: Render, server: str
+) -> None:
+    project = render(asgi_server=server)
+    text = docs(project)
+    dockerfile = (project / "Dockerfile").read_text()
+    serve = project / project.name / "serve.py"
+    if server == "daphne":
+        assert serve.exists() and "closes every WebSocket with 1001" in text
+        assert f'"python", "-m", "{project.name}.serve"' in dockerfile
+    else:
+        assert not serve.exists() and "1012 (service restart)" in text
+        assert '"--timeout-graceful-shutdown", "5"' in dockerfile

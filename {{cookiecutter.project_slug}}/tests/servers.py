@@ -18,9 +18,11 @@ PRODUCTION_COMMAND = (
     "uvicorn {{ cookiecutter.project_slug }}.asgi:application --host 127.0.0.1 "
     "--port {port} --backlog 1024 --proxy-headers --lifespan off "
     "--ws websockets-sansio "
-    "--ws-max-size 65536 --ws-per-message-deflate false --no-access-log"
+    "--ws-max-size 65536 --ws-per-message-deflate false --no-access-log "
+    "--timeout-graceful-shutdown 5"
 {%- else %}
-    "daphne -e tcp:port={port}:interface=127.0.0.1:backlog=1024 --proxy-headers "
+    "{{ cookiecutter.project_slug }}.serve "
+    "-e tcp:port={port}:interface=127.0.0.1:backlog=1024 --proxy-headers "
     "--websocket_connect_timeout 20 "
     "--websocket-max-message-size 65536 --websocket-max-frame-size 65536 "
     "{{ cookiecutter.project_slug }}.asgi:application"

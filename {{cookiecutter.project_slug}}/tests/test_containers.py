@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from .servers import BASE_DIR, free_port
 
@@ -271,6 +272,28 @@ def test_stopping_one_web_replica_leaves_the_other_serving(stack: Stack) -> None
         assert asyncio.run(echo(stack, "/ws/ac/", f"still {n}")) == f"still {n}"
     run("docker", "start", first)
 {%- endif %}
+
+
+def test_compose_stop_hands_each_socket_over_with_a_close_frame(stack: Stack) -> None:
+    async def code_seen_while_stopping() -> int | None:
+        async with connect(stack.wss("/ws/ac/"), ssl=stack.tls()) as websocket:
+            await websocket.send("open")
+            assert await asyncio.wait_for(websocket.recv(), 10) == "open"
+            # SIGTERM to every web replica, through nginx: 1001 from Daphne
+            # ({{ cookiecutter.project_slug }}/serve.py), 1012 from Uvicorn.
+            stop = asyncio.to_thread(stack.compose, "stop", "web")
+            stopping = asyncio.create_task(stop)
+            try:
+                await asyncio.wait_for(websocket.recv(), 10)
+                code = None
+            except ConnectionClosed as closed:
+                code = closed.rcvd.code if closed.rcvd else None
+            await stopping
+            return code
+
+    assert asyncio.run(code_seen_while_stopping()) in {1001, 1012}
+    stack.compose("start", "web")
+    assert wait_for(stack.healthy, 60), stack.compose("logs", "--tail", "50")
 
 
 def test_compose_down_leaves_no_container_running(stack: Stack) -> None:

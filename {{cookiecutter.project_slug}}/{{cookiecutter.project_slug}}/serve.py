@@ -1,0 +1,91 @@
+"""Daphne, handing its sockets over cleanly on a deploy: `python -m
+{{ cookiecutter.project_slug }}.serve` takes the `daphne` command's arguments.
+
+On SIGTERM, Daphne cancels every consumer at once and the event loop stops before
+their cleanup has run: clients see their sockets drop without a close frame (1006),
+and a consumer's group memberships stay behind in Redis. This server stops
+listening first, closes each open WebSocket with 1001 (going away: clients
+reconnect, to another replica), and gives the consumers HAND_OVER_TIMEOUT seconds
+to run their disconnect code before it cancels what is left, as Daphne does.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import defer
+
+# Named, not __name__: run with -m, this module is __main__.
+logger = logging.getLogger("{{ cookiecutter.project_slug }}.serve")
+
+GOING_AWAY = 1001
+# Seconds the consumers get after the close frames; well within the 10 s that
+# `docker compose stop` and Kubernetes wait before they send SIGKILL.
+HAND_OVER_TIMEOUT = 5.0
+
+
+class HandOverServer(Server):
+    """Daphne's Server, with its shutdown step replaced by hand_over()."""
+
+    def listen_success(self, port: Any) -> None:
+        self.ports = [*getattr(self, "ports", []), port]
+        super().listen_success(port)
+
+    def kill_all_applications(self) -> defer.Deferred[None]:
+        # Twisted runs this before it stops, and waits for the Deferred.
+        return defer.Deferred.fromFuture(asyncio.ensure_future(self.hand_over()))
+
+    async def hand_over(self) -> None:
+        sockets = []
+        try:
+            # No new connections: a client that reconnects at once must reach a
+            # server that stays.
+            loop = asyncio.get_running_loop()
+            for port in getattr(self, "ports", []):
+                await defer.maybeDeferred(port.stopListening).asFuture(loop)
+            sockets = [
+                protocol
+                for protocol in self.connections
+                if isinstance(protocol, WebSocketProtocol)
+                and protocol.state == protocol.STATE_OPEN
+            ]
+            for protocol in sockets:
+                # Autobahn's sendClose() takes only 1000 and 3000-4999, the codes
+                # an application may send; 1001 is the server's to send.
+                protocol.sendCloseFrame(code=GOING_AWAY)
+            running = self.running_applications()
+            if running:
+                await asyncio.wait(running, timeout=HAND_OVER_TIMEOUT)
+        finally:
+            left = self.running_applications()
+            for application in left:
+                application.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+            logger.info(
+                "Closed %d sockets with %d; cancelled %d consumers still running "
+                "after %s s",
+                len(sockets),
+                GOING_AWAY,
+                len(left),
+                HAND_OVER_TIMEOUT,
+            )
+
+    def running_applications(self) -> list[asyncio.Future[None]]:
+        # An entry whose application ended has no "application_instance" left.
+        return [
+            application
+            for details in self.connections.values()
+            if (application := details.get("application_instance")) is not None
+            and not application.done()
+        ]
+
+
+class HandOverCommandLine(CommandLineInterface):
+    server_class = HandOverServer
+
+
+if __name__ == "__main__":
+    HandOverCommandLine.entrypoint()
