@@ -1,5 +1,10 @@
-"""Daphne, handing its sockets over cleanly on a deploy: `python -m
-{{ cookiecutter.project_slug }}.serve` takes the `daphne` command's arguments.
+"""Daphne, bounding slow clients and handing its sockets over cleanly on a deploy:
+`python -m {{ cookiecutter.project_slug }}.serve` takes the `daphne` command's
+arguments.
+
+Daphne gives a consumer no backpressure: what it sends to a client that does not
+read piles up in the server's memory without limit (django/daphne#170). This server
+closes a client that falls UNSENT_LIMIT bytes behind.
 
 On SIGTERM, Daphne cancels every consumer at once and the event loop stops before
 their cleanup has run: clients see their sockets drop without a close frame (1006),
@@ -15,7 +20,7 @@ from typing import Any
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
-from daphne.ws_protocol import WebSocketProtocol
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import defer
 
 # Named, not __name__: run with -m, this module is __main__.
@@ -26,9 +31,52 @@ GOING_AWAY = 1001
 # `docker compose stop` and Kubernetes wait before they send SIGKILL.
 HAND_OVER_TIMEOUT = 5.0
 
+# Bytes a client may have unread on the server before it is closed: 16 messages of
+# the 64 KiB limit, or seconds of a busy room, past what the kernel buffers hold.
+UNSENT_LIMIT = 1024 * 1024
+
+
+class BoundedWebSocketProtocol(WebSocketProtocol):
+    """Daphne's WebSocket protocol, closing a client that falls too far behind.
+
+    Twisted's transport asks its producer to pause when more than bufferSize bytes
+    wait to be sent; this protocol is that producer (in place of the HTTP channel the
+    connection was upgraded from), and answers by dropping the connection: the
+    consumer gets websocket.disconnect and leaves its groups, and the client sees
+    the connection end (1006) and reconnects, as after a network drop.
+    """
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.transport.unregisterProducer()
+        self.transport.bufferSize = UNSENT_LIMIT
+        self.transport.registerProducer(self, True)
+
+    def pauseProducing(self) -> None:
+        logger.warning(
+            "Closed %s: more than %d bytes it has not read", self.peer, UNSENT_LIMIT
+        )
+        self.dropConnection(abort=True)
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
 
 class HandOverServer(Server):
-    """Daphne's Server, with its shutdown step replaced by hand_over()."""
+    """Daphne's Server, with bounded WebSockets and hand_over() at shutdown."""
+
+    # Server.run() makes its WebSocket factory itself: give it this protocol then.
+    @property
+    def ws_factory(self) -> WebSocketFactory:
+        return self.bounded_ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory: WebSocketFactory) -> None:
+        factory.protocol = BoundedWebSocketProtocol
+        self.bounded_ws_factory = factory
 
     def listen_success(self, port: Any) -> None:
         self.ports = [*getattr(self, "ports", []), port]
