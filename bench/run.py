@@ -61,10 +61,13 @@ class Counts:
     broadcast_messages: int
     logins: int
     logins_concurrency: int
+    unread_messages: int
 
 
-FULL = Counts(50, 10.0, 1000, 1000, 100, 200, 50, 2000, 100)
-QUICK = Counts(5, 1.0, 20, 40, 10, 10, 3, 20, 5)
+FULL = Counts(50, 10.0, 1000, 1000, 100, 200, 50, 2000, 100, 2000)
+QUICK = Counts(5, 1.0, 20, 40, 10, 10, 3, 20, 5, 100)
+# Each message to the room of a client that never reads: 2,000 of them are 60 MB.
+UNREAD_MESSAGE = "x" * 30_000
 # The app's database on the bench's PostgreSQL; the sampler connects to another.
 DATABASE = "bench"
 SAMPLE_SECONDS = 0.02
@@ -294,6 +297,40 @@ async def broadcast(url: str, counts: Counts) -> dict[str, float]:
     }
 
 
+async def unread_client(url: str, pid: int, counts: Counts) -> dict[str, object]:
+    """A chat room where one client never reads: what the server grows by."""
+    text = json.dumps({"message": UNREAD_MESSAGE})
+    before = rss_kib(pid)
+    heard = 0
+    # max_queue=1: the client library stops reading from the socket at once.
+    async with (
+        connect(url, max_queue=1, close_timeout=1) as unread,
+        connect(url, max_size=None) as speaker,
+    ):
+        # 50 at a time, each batch heard by the speaker before the next: the layer
+        # drops nothing for a client that keeps up.
+        for _ in range(counts.unread_messages // 50):
+            for _ in range(50):
+                await speaker.send(text)
+            for _ in range(50):
+                await asyncio.wait_for(speaker.recv(), 10)
+                heard += 1
+        grown = rss_kib(pid) - before
+        try:
+            while True:
+                await asyncio.wait_for(unread.recv(), 2)
+        except TimeoutError:
+            cut_off = "no"
+        except Exception:  # ConnectionClosed: the server ended it
+            cut_off = "yes"
+    return {
+        "MB sent to the room": counts.unread_messages * len(text) / 1e6,
+        "server grew MB": grown / 1024,
+        "speaker heard": f"{heard} of {counts.unread_messages}",
+        "unread client cut off": cut_off,
+    }
+
+
 class Bench:
     def __init__(self, counts: Counts, workdir: Path, venv: Path | None) -> None:
         self.counts = counts
@@ -427,6 +464,52 @@ class Bench:
         finally:
             redis.stop()
             os.environ.pop("REDIS_URL", None)
+        return rows
+
+    def unread_rows(self) -> list[dict[str, object]]:
+        """A client that never reads, on each server; the `daphne` command first."""
+        redis = self.redis_module.RedisServer(
+            self.servers["daphne"].free_port(), self.workdir
+        )
+        redis.start()
+        os.environ["REDIS_URL"] = redis.url
+        commands = self.servers["daphne"].SERVER_COMMANDS
+        serve = commands["production"]
+        rows = []
+        try:
+            for label, name in (
+                ("the daphne command", "daphne"),
+                ("daphne (serve.py)", "daphne"),
+                ("uvicorn", "uvicorn"),
+            ):
+                if label == "the daphne command":
+                    module = serve.split()[1]  # -m <project>.serve
+                    commands["production"] = serve.replace(module, "daphne", 1)
+                try:
+                    servers, server = self.start(name)
+                finally:
+                    commands["production"] = serve
+                try:
+                    url = server.url + "/ws/chat/unread/"
+                    row: dict[str, object] = {"server": label}
+                    row.update(
+                        asyncio.run(unread_client(url, server.process.pid, self.counts))
+                    )
+                    rows.append(row)
+                finally:
+                    servers.stop_server(server.process)
+        finally:
+            redis.stop()
+            os.environ.pop("REDIS_URL", None)
+        baseline = rows[0]["server grew MB"]
+        for row in rows:
+            grown = row["server grew MB"]
+            # Quick counts may fit in the kernel's buffers: nothing to divide by.
+            ratio = grown / baseline if baseline else float("nan")  # type: ignore[operator]
+            items = list(row.items())
+            items.insert(3, ("vs the daphne command", ratio))
+            row.clear()
+            row.update(items)
         return rows
 
     def database_rows(self) -> tuple[list[dict[str, object]], list[str]]:
@@ -577,6 +660,7 @@ def main() -> None:
         bench = Bench(counts, Path(workdir), args.venv)
         echo = bench.echo_rows()
         fanout = bench.broadcast_rows()
+        unread = bench.unread_rows()
         databases, errors = bench.database_rows()
     print(
         f"Benchmark, {date.today()}, {platform.processor() or platform.machine()}, "
@@ -587,6 +671,11 @@ def main() -> None:
     print(table(echo, echo[0]))
     print(f"\nBroadcast to {counts.broadcast_clients} clients in one room (daphne)\n")
     print(table(fanout, None))
+    print(
+        "\nA chat room where one client never reads, its speaker hearing every "
+        "message (Redis layer; server RSS growth)\n"
+    )
+    print(table(unread, None))
     print(
         f"\nLogged-in handshakes to /ws/notifications/, {counts.logins} of them "
         f"{counts.logins_concurrency} at a time (daphne, in-memory layer; server and "

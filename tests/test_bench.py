@@ -47,6 +47,9 @@ def test_quick_benchmark_prints_its_tables(project_venv: ProjectVenv) -> None:
     ]:  # broadcast: everything delivered, no errors
         assert rows[layer]["complete %"] == "100.00", result.stdout
         assert rows[layer]["errors"] == "0", result.stdout
+    for server in ["the daphne command", "daphne (serve.py)", "uvicorn"]:
+        heard, _, sent = rows[server]["speaker heard"].partition(" of ")
+        assert heard == sent, result.stdout  # the room kept up
     for database in ["sqlite", "postgres"]:  # every logged-in handshake opened
         assert rows[database]["errors"] == "0", result.stdout
         assert float(rows[database]["handshakes/s"].replace(",", "")) > 0
