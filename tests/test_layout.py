@@ -39,6 +39,8 @@ def test_channels_app_holds_only_what_the_user_edits(default_project: Path) -> N
         # and the signals that close a user's sockets when their access ends.
         "groups.py",
         "access.py",
+        # Who is in each chat room: renewed with the memberships, every heartbeat.
+        "presence.py",
         "routing.py",
         "push.py",
         # WebSocket tokens: the app's views and wstoken command issue them, the

@@ -103,6 +103,29 @@ def test_two_pages_in_one_room_see_each_other(
         bob.close()
 
 
+def test_the_chat_panel_counts_who_is_in_the_room(
+    server: Server, browser: Browser
+) -> None:
+    room = f"presence_{server.kind}"  # a room of this test's own
+    pages = [browser.new_page(), browser.new_page()]
+    try:
+        for number, page in enumerate(pages, 1):
+            page.goto(http_url(server))
+            chat = panel(page, "/ws/chat/lobby/")
+            expect(chat.locator(".state")).to_have_text("open", timeout=10_000)
+            chat.locator("form.room [name=room]").fill(room)
+            chat.locator("form.room button").click()
+            count = chat.locator(".presence")
+            expect(count).to_have_text(f"{number} here", timeout=10_000)
+        first = panel(pages[0], "/ws/chat/lobby/").locator(".presence")
+        expect(first).to_have_text("2 here", timeout=10_000)
+        pages.pop().close()
+        expect(first).to_have_text("1 here", timeout=10_000)
+    finally:
+        for page in pages:
+            page.close()
+
+
 def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) -> None:
     server = start_server("production", tmp_path / "first.log")
     try:

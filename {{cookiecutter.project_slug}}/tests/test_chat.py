@@ -7,11 +7,15 @@ from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }}.asgi import application
 
+from .rooms import next_json
+
 
 async def join(room: str) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, f"/ws/chat/{room}/")
     accepted, _ = await communicator.connect()
     assert accepted
+    # The room's news of this socket's arrival comes first.
+    assert "presence" in await communicator.receive_json_from(timeout=5)
     return communicator
 
 
@@ -19,8 +23,8 @@ async def test_everyone_in_the_room_receives_a_message_and_no_one_else() -> None
     alice, bob, carol = await join("lobby"), await join("lobby"), await join("other")
     try:
         await alice.send_json_to({"message": "hi all"})
-        assert (await alice.receive_json_from(timeout=5))["message"] == "hi all"
-        assert (await bob.receive_json_from(timeout=5))["message"] == "hi all"
+        assert (await next_json(alice))["message"] == "hi all"
+        assert (await next_json(bob))["message"] == "hi all"
         assert await carol.receive_nothing(timeout=0.5)
     finally:
         for communicator in (alice, bob, carol):
@@ -46,7 +50,7 @@ async def test_bad_frame_gets_an_error_and_the_connection_stays_open(
         await alice.send_to(**frame)
         assert "error" in await alice.receive_json_from(timeout=5)
         await alice.send_json_to({"message": "still open"})
-        assert (await alice.receive_json_from(timeout=5))["message"] == "still open"
+        assert (await next_json(alice))["message"] == "still open"
     finally:
         await alice.disconnect()
 

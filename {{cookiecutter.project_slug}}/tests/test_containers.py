@@ -24,6 +24,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+{% if cookiecutter.channel_layer == "redis" and cookiecutter.database == "postgres" -%}
+from .rooms import next_in_room
+{% endif -%}
 from .servers import BASE_DIR, free_port
 
 TAG = "{{ cookiecutter.project_slug.replace('_', '-') }}-test"
@@ -253,10 +256,7 @@ def test_a_chat_room_spans_both_web_replicas(stack: Stack) -> None:
         clients = [await connect(url, ssl=stack.tls()) for _ in range(8)]
         try:
             await clients[0].send(json.dumps({"message": "across replicas"}))
-            return [
-                json.loads(await asyncio.wait_for(client.recv(), 10))["message"]
-                for client in clients
-            ]
+            return [(await next_in_room(client))["message"] for client in clients]
         finally:
             await asyncio.gather(*(client.close() for client in clients))
 

@@ -27,6 +27,7 @@ from {{ cookiecutter.app_slug }}.push import (
 )
 
 from .layer import receive_many
+from .rooms import next_json
 
 User = get_user_model()
 ALICE = User(pk=1, username="alice")
@@ -191,7 +192,7 @@ async def test_a_push_to_a_group_reaches_a_chat_room() -> None:
     accepted, _ = await room.connect()
     assert accepted
     await apush_to_group("chat_lobby", {"message": "from the server"})
-    assert await room.receive_json_from() == {"message": "from the server"}
+    assert await next_json(room) == {"message": "from the server"}
     await room.disconnect()
 
 

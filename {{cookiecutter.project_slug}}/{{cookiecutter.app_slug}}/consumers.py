@@ -7,6 +7,7 @@ with your own logic.
 """
 
 import json
+import logging
 import re
 import time
 from typing import Any
@@ -15,11 +16,15 @@ from channels.consumer import AsyncConsumer, SyncConsumer, get_handler_name
 from channels.db import aclose_old_connections
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
+from . import presence
 from .groups import GroupMember
 from .push import user_group
 
 Event = dict[str, Any]
+
+logger = logging.getLogger(__name__)
 
 # ASCII letters, digits, "_" and "-": what Channels allows in a group name.
 ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -121,11 +126,16 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
     """ws/chat/<room>/: every message goes to everyone in the room, sender included.
 
     The channel layer carries it: in memory within one process, through Redis
-    across processes. Send {"message": "..."}; receive {"message": "..."}.
-    GroupMember keeps the socket in its room for as long as it is open, and no
-    longer. Extend it with models freely: PeriodicDatabaseCleanup keeps Channels'
-    stale-connection cleanup, once a second instead of once a message.
+    across processes. Send {"message": "..."}; receive {"message": "..."}, and
+    {"presence": {"count": 2, "users": ["alice"]}} whenever someone comes or goes
+    (users: the logged-in ones; count: every socket). GroupMember keeps the socket
+    in its room for as long as it is open, and no longer. Extend it with models
+    freely: PeriodicDatabaseCleanup keeps Channels' stale-connection cleanup, once
+    a second instead of once a message.
     """
+
+    group = ""  # "chat_<room>" once connect() accepts the room
+    presence_version = 0
 
     async def connect(self) -> None:
         room = self.scope["url_route"]["kwargs"]["room"]
@@ -137,6 +147,38 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
         await self.join(self.group)
         await self.join_user()
         await self.accept()
+        await self.update_presence(entering=True)
+
+    async def beat(self) -> None:
+        await self.update_presence(entering=True)
+
+    async def leave_groups(self) -> None:
+        await super().leave_groups()  # first, so that the news skips this socket
+        await self.update_presence(entering=False)
+
+    async def update_presence(self, entering: bool) -> None:
+        """Enter or renew this socket's presence, or leave; tell the room if that
+        (or a dead socket's entry found on the way) changed who is there."""
+        if not self.group:
+            return
+        user = self.scope.get("user")
+        username = user.get_username() if user and user.is_authenticated else ""
+        lifetime = presence.ENTRY_LIFETIME * settings.WEBSOCKET_HEARTBEAT
+        try:
+            now = await presence.update(
+                self.channel_layer,
+                self.group,
+                self.channel_name,
+                username,
+                lifetime if entering else None,
+            )
+            if now.changed:
+                event = {"type": "presence.changed", "version": now.version}
+                await self.channel_layer.group_send(
+                    self.group, {**event, "presence": now.members()}
+                )
+        except Exception as error:  # Redis away: chat goes on without presence
+            logger.warning("Could not update presence in %s: %r", self.group, error)
 
     async def receive(
         self,
@@ -163,6 +205,12 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
     async def chat_message(self, event: Event) -> None:
         # Called for each "chat.message" that group_send delivers to this consumer.
         await self.send_json({"message": event["message"]})
+
+    async def presence_changed(self, event: Event) -> None:
+        # Changes made at once may arrive out of order: pass on only newer ones.
+        if event["version"] > self.presence_version:
+            self.presence_version = event["version"]
+            await self.send_json({"presence": event["presence"]})
 
     async def push_message(self, event: Event) -> None:
         # A push to this room's group from push.py (a view, manage.py push).

@@ -67,6 +67,11 @@ class GroupMember:
                     await self.channel_layer.group_add(group, self.channel_name)
                 except Exception as error:  # Redis away: try again next beat
                     logger.warning("Could not renew %s: %r", group, error)
+            await self.beat()
+
+    async def beat(self) -> None:
+        """Called every heartbeat, after the renewals: renew what else the socket
+        holds (ChatConsumer: its presence in the room)."""
 
     async def leave(self, group: str) -> None:
         """Leave one group for good (a socket that changes rooms): the heartbeat

@@ -48,7 +48,8 @@ class Panel {
       this.setState("open");
     });
     socket.addEventListener("message", (event) => {
-      this.write("received", this.decode(event.data));
+      const text = this.decode(event.data);
+      if (text !== null) this.write("received", text);
     });
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket) return; // replaced on purpose (a new room)
@@ -117,9 +118,17 @@ class ChatPanel extends Panel {
     return JSON.stringify({ message: text });
   }
 
+  // null: nothing to log (the room's presence news updates its own line).
   decode(data) {
     const content = JSON.parse(data);
+    if ("presence" in content) return this.showPresence(content.presence);
     return "error" in content ? "error: " + content.error : content.message;
+  }
+
+  showPresence({ count, users }) {
+    const names = users.length ? ": " + users.join(", ") : "";
+    this.element.querySelector(".presence").textContent = count + " here" + names;
+    return null;
   }
 }
 
