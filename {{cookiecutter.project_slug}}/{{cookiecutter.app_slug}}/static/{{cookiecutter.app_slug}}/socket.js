@@ -81,6 +81,7 @@ class ReconnectingSocket {
 
   async connect() {
     this.timer = null;
+    if (this.stopped) return;
     this.report("connecting");
     let protocols;
     try {
@@ -126,10 +127,12 @@ class ReconnectingSocket {
   }
 
   retry(code) {
-    const delay = ReconnectingSocket.delay(this.attempt);
-    this.report("closed", { code, delay, attempt: this.attempt });
+    const attempt = this.attempt;
+    const delay = ReconnectingSocket.delay(attempt);
     this.attempt += 1;
+    // Before onState, which may close() this socket and so cancel it.
     this.timer = setTimeout(() => this.connect(), delay);
+    this.report("closed", { code, delay, attempt });
   }
 
   stop(state, code) {
