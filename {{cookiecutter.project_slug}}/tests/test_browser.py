@@ -170,10 +170,12 @@ def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) 
             send(page, path, f"after {path}")
             expect_received(page, path, f"after {path}")
         expect(panel(page, paths[2]).locator(".state")).to_have_text("open")
-        # No reload: the same page, and each backoff starts again from 500 ms.
-        attempts = """(paths) => paths.map((path) =>
-          document.querySelector(`.panel[data-path="${path}"]`).panel.connection.attempt)"""
-        assert page.evaluate(attempts, paths) == [0, 0, 0]
+        # No reload: the same page, and once open for 5 s (STEADY_AFTER) each
+        # backoff starts again from 500 ms.
+        attempts_reset = """(paths) => paths.every((path) =>
+          document.querySelector(`.panel[data-path="${path}"]`)
+            .panel.connection.attempt === 0)"""
+        page.wait_for_function(attempts_reset, arg=paths, timeout=10_000)
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
         screenshot(page, tmp_path / "reconnected.png")
     finally:
@@ -234,6 +236,112 @@ def test_the_client_picks_ws_or_wss_from_the_page(
     assert page.evaluate(url, "/ws/sc/") == own
     api = "wss://api.example.com/ws/"  # a full URL stays as given
     assert page.evaluate(url, api) == api
+
+
+# ReconnectingSocket on a page with no other socket (the log-in page), over a
+# stand-in WebSocket that plays one outcome per connection: "refused" (closed with
+# 1006, never open), "hold" (stays open), or a close code the server sends at once
+# after opening ([code, ms] after ms). Every delay is 0 (Math.random); resolves with
+# what onState saw once the outcomes ran out and the client holds or stops.
+PLAY_OUTCOMES = """(outcomes) => new Promise((resolve) => {
+  Math.random = () => 0;
+  const plays = [...outcomes];
+  const holdsAtTheEnd = outcomes.at(-1) === "hold";
+  window.WebSocket = class extends EventTarget {
+    static OPEN = 1;
+    constructor() {
+      super();
+      this.readyState = 0;
+      const outcome = plays.shift() ?? "refused";
+      const [code, after] = Array.isArray(outcome) ? outcome : [outcome, 0];
+      setTimeout(() => {
+        const end = (code) => {
+          this.readyState = 3;
+          this.dispatchEvent(new CloseEvent("close", { code }));
+        };
+        if (code === "refused") return end(1006);
+        this.readyState = 1;
+        this.dispatchEvent(new Event("open"));
+        if (code !== "hold") setTimeout(() => end(code), after);
+      });
+    }
+    close() {}
+  };
+  const seen = [];
+  const client = new ReconnectingSocket("/ws/scripted/", {
+    onState: (state, detail) => {
+      seen.push(state === "closed" ? [state, detail.code, detail.attempt] : state);
+      const done = plays.length === 0 && state === "open" && holdsAtTheEnd;
+      if (["logged out", "access ended"].includes(state) || done) {
+        resolve([...seen]); // before close(), which reports "stopped"
+        client.close();
+      }
+    },
+  });
+})"""
+
+
+def scripted_client_page(page: Page, server: Server) -> None:
+    page.goto(http_url(server) + "accounts/login/")
+    page.add_script_tag(url="/static/{{ cookiecutter.app_slug }}/socket.js")
+
+
+def test_a_server_that_drops_each_connection_at_once_gets_growing_delays(
+    production_server: Server, page: Page
+) -> None:
+    scripted_client_page(page, production_server)
+    # Opened, then dropped before it was steady: the backoff keeps growing, as if
+    # the connection had failed, so a flapping server is not hammered.
+    seen = page.evaluate(PLAY_OUTCOMES, [1012, 1001, 4000, 1011, "hold"])
+    connected = ["connecting", "open"]
+    assert seen == [
+        *connected,
+        ["closed", 1012, 0],
+        *connected,
+        ["closed", 1001, 1],
+        *connected,
+        ["closed", 4000, 2],
+        *connected,
+        ["closed", 1011, 3],
+        *connected,
+    ]
+
+
+def test_a_connection_that_stayed_open_starts_the_backoff_again(
+    production_server: Server, page: Page
+) -> None:
+    scripted_client_page(page, production_server)
+    page.evaluate("ReconnectingSocket.STEADY_AFTER = 50")
+    # Two drops at once (attempts 0, 1), then one after 500 ms open: past the
+    # 50 ms, so its reconnect waits as after a first failure again.
+    seen = page.evaluate(PLAY_OUTCOMES, ["refused", 1012, [1012, 500], "hold"])
+    assert [entry for entry in seen if entry[0] == "closed"] == [
+        ["closed", 1006, 0],
+        ["closed", 1012, 1],
+        ["closed", 1012, 0],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "last"),
+    [
+        # A 4003 (new password, deactivated): one attempt, which the server
+        # refuses (the session or token no longer holds): stop.
+        ([4003, "refused"], "access ended"),
+        # The password changed in this browser: the session holds, so it opens.
+        ([4003, "hold"], "open"),
+        # This session logged out: stop at once, with no attempt.
+        ([4001, "hold"], "logged out"),
+    ],
+)
+def test_4001_stops_and_4003_stops_unless_the_next_connection_opens(
+    production_server: Server, page: Page, outcomes: list[object], last: str
+) -> None:
+    scripted_client_page(page, production_server)
+    seen = page.evaluate(PLAY_OUTCOMES, outcomes)
+    assert seen[-1] == last
+    sockets = 1 if last == "logged out" else 2
+    assert seen.count("connecting") == sockets
 
 
 def test_anonymous_page_shows_a_log_in_line(server: Server, page: Page) -> None:

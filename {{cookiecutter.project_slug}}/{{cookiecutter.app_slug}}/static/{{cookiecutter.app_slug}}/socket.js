@@ -16,7 +16,9 @@
 //
 // States, in onState(state, detail):
 //   "connecting"    before protocols() and the handshake
-//   "open"          connected; the backoff starts again from the first delay
+//   "open"          connected; once open for 5 s, the backoff starts again from
+//                   the first delay (a server that accepts and drops at once
+//                   still gets longer and longer waits)
 //   "closed"        lost, reconnecting in detail.delay ms (detail.code: the close code,
 //                   detail.attempt: how many tries failed in a row before this one)
 //   "logged out"    closed with 4001, this session logged out: stopped
@@ -26,7 +28,8 @@
 //   "stopped"       the page called close()
 // Any other close reconnects: 1001 and 1012 (a server going away or restarting),
 // 1006 (no answer), other 4000-4999 codes. A protocols() that throws (no token:
-// the server is down) counts as a failed attempt.
+// the server is down), as does a WebSocket constructor that throws, counts as a
+// failed attempt.
 //
 // Delays have full jitter, Math.random() * min(30 s, 500 ms * 2 ** attempt), so
 // the clients of a restarted server do not all come back in the same instant.
@@ -37,6 +40,7 @@
 class ReconnectingSocket {
   static BASE_DELAY = 500;
   static MAX_DELAY = 30000;
+  static STEADY_AFTER = 5000; // open this long, the next failure waits little again
   static LOGGED_OUT = 4001; // the app's access.py
   static ACCESS_CHANGED = 4003;
 
@@ -64,6 +68,7 @@ class ReconnectingSocket {
     this.stopped = false;
     this.recheck = false; // after a 4003: one attempt decides
     this.timer = null;
+    this.steady = null;
     this.connect();
   }
 
@@ -83,21 +88,22 @@ class ReconnectingSocket {
     this.timer = null;
     if (this.stopped) return;
     this.report("connecting");
-    let protocols;
+    let socket;
     try {
-      protocols = await this.protocols();
+      const protocols = await this.protocols();
+      if (this.stopped) return; // close() while protocols() ran
+      socket = new WebSocket(ReconnectingSocket.url(this.path), protocols);
     } catch {
       return this.failed(undefined);
     }
-    if (this.stopped) return; // close() while protocols() ran
-    const socket = new WebSocket(ReconnectingSocket.url(this.path), protocols);
     this.socket = socket;
     let opened = false;
     socket.addEventListener("open", () => {
       if (this.socket !== socket || this.stopped) return;
       opened = true;
-      this.attempt = 0;
       this.recheck = false;
+      const steady = () => (this.attempt = 0);
+      this.steady = setTimeout(steady, ReconnectingSocket.STEADY_AFTER);
       this.report("open");
     });
     socket.addEventListener("message", (event) => {
@@ -107,6 +113,7 @@ class ReconnectingSocket {
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket || this.stopped) return;
       this.socket = null;
+      clearTimeout(this.steady);
       if (event.code === ReconnectingSocket.LOGGED_OUT) {
         return this.stop("logged out", event.code);
       }
@@ -138,6 +145,7 @@ class ReconnectingSocket {
   stop(state, code) {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.steady);
     this.timer = null;
     this.report(state, { code });
   }
