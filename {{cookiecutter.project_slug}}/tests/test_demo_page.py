@@ -11,7 +11,11 @@ def test_index_has_a_panel_per_consumer(client: Client) -> None:
     html = response.content.decode()
     for path in ["/ws/sc/", "/ws/ac/", "/ws/chat/lobby/"]:
         assert f'data-path="{path}"' in html
-    assert '<script src="/static/{{ cookiecutter.app_slug }}/demo.js" defer>' in html
+    # The reusable client first: demo.js builds on it (both deferred, so in order).
+    client_tag = '<script src="/static/{{ cookiecutter.app_slug }}/socket.js" defer>'
+    demo_tag = '<script src="/static/{{ cookiecutter.app_slug }}/demo.js" defer>'
+    assert client_tag in html and demo_tag in html
+    assert html.index(client_tag) < html.index(demo_tag)
     # Django rendered its own template tags; cookiecutter's Jinja left them alone.
     {% raw %}assert "{%" not in html and "{{" not in html{% endraw %}
 
@@ -19,7 +23,7 @@ def test_index_has_a_panel_per_consumer(client: Client) -> None:
 def test_demo_assets_are_served_without_a_cdn(client: Client) -> None:
     html = client.get("/").content.decode()
     assert "https://" not in html and "http://" not in html
-    for asset in ["demo.js", "demo.css"]:
+    for asset in ["socket.js", "demo.js", "demo.css"]:
         response = client.get(f"/static/{{ cookiecutter.app_slug }}/{asset}")
         assert response.status_code == 200
 

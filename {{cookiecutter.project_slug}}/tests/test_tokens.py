@@ -229,6 +229,31 @@ def test_a_token_connection_gets_a_session_of_its_own(alice: User) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_token_of_the_sessions_own_user_keeps_the_session(alice: User) -> None:
+    """Token alice, cookie alice (a page of this site): the socket is that
+    session's, so logging out of it ends the socket (access.py, 4001)."""
+    client = Client()
+    client.force_login(alice)
+    alice_session = SessionStore(client.session.session_key)
+    seen: dict[str, Any] = {}
+
+    async def consumer(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    scope = {
+        "type": "websocket",
+        "path": "/ws/notifications/",
+        "headers": [(b"authorization", f"Bearer {make_token(alice).value}".encode())],
+        "subprotocols": [],
+        "session": alice_session,
+        "user": alice,
+    }
+    async_to_sync(TokenAuthMiddleware(consumer))(scope, None, None)
+    assert seen["user"] == alice
+    assert seen["session"] is alice_session
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_browser_token_reaches_the_consumer_in_no_header(alice: User) -> None:
     """The server keeps the offered subprotocols in a header too: a consumer that
     logs its headers must not log the token."""

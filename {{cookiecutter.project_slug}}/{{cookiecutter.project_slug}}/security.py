@@ -130,12 +130,23 @@ class TokenAuthMiddleware:
         ]
         if protocols:
             headers.append((b"sec-websocket-protocol", ", ".join(protocols).encode()))
+        # The cookie's session only when it is the token's user's (a page of this
+        # site, as the demo's): then a logout there ends this socket too (4001).
+        # Another user's session: login() or logout() in this consumer must not
+        # touch the session of someone else in the same browser.
+        session_user = scope.get("user")
+        same_user = (
+            session_user is not None
+            and session_user.is_authenticated
+            and session_user.pk == user.pk
+        )
+        session = scope.get("session") if same_user else None
+        if session is None:
+            session = import_module(settings.SESSION_ENGINE).SessionStore()
         scope = {
             **scope,
             "user": user,
-            # Not the cookie's session: login() or logout() in this consumer must
-            # not touch the session of someone else in the same browser.
-            "session": import_module(settings.SESSION_ENGINE).SessionStore(),
+            "session": session,
             "headers": headers,
             "subprotocols": protocols,
         }

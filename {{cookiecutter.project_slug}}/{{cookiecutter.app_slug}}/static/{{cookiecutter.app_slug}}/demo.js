@@ -1,14 +1,6 @@
-// The demo page's client: one WebSocket per panel, reconnecting after restarts.
+// The demo page's client: one WebSocket per panel, each a ReconnectingSocket
+// (socket.js, loaded before this file), which comes back after restarts.
 "use strict";
-
-// wss:// on an https:// page, ws:// otherwise: a hard-coded ws:// breaks behind HTTPS.
-function socketUrl(path) {
-  const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-  return scheme + window.location.host + path;
-}
-
-// The close code of a socket whose session logged out: it stays closed.
-const LOGGED_OUT = 4001;
 
 class Panel {
   constructor(element) {
@@ -17,7 +9,6 @@ class Panel {
     this.state = element.querySelector(".state");
     this.log = element.querySelector(".log");
     this.message = element.querySelector("form.send [name=message]");
-    this.retryDelay = 500;
     const form = element.querySelector("form.send");
     form?.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -26,13 +17,22 @@ class Panel {
     this.connect();
   }
 
+  // A new connection to this.path, in place of the current one (a new room).
   connect() {
-    this.setState("connecting");
-    // No token (the server is down, or restarting): try again, as on a close.
-    this.protocols().then(
-      (protocols) => this.open(protocols),
-      () => this.retry(),
-    );
+    this.connection?.close();
+    this.connection = new ReconnectingSocket(this.path, {
+      protocols: () => this.protocols(),
+      onMessage: (data) => {
+        const text = this.decode(data);
+        if (text !== null) this.write("received", text);
+      },
+      // "stopped" is a connection this panel replaced: the new one reports.
+      onState: (state) => state !== "stopped" && this.setState(state),
+    });
+  }
+
+  get socket() {
+    return this.connection.socket;
   }
 
   // Subprotocols to offer; the notifications panel offers a token.
@@ -40,36 +40,9 @@ class Panel {
     return [];
   }
 
-  open(protocols) {
-    const socket = new WebSocket(socketUrl(this.path), protocols);
-    this.socket = socket;
-    socket.addEventListener("open", () => {
-      this.retryDelay = 500;
-      this.setState("open");
-    });
-    socket.addEventListener("message", (event) => {
-      const text = this.decode(event.data);
-      if (text !== null) this.write("received", text);
-    });
-    socket.addEventListener("close", (event) => {
-      if (this.socket !== socket) return; // replaced on purpose (a new room)
-      // 4001: this session logged out (access.py); anything else: try again.
-      if (event.code === LOGGED_OUT) return this.setState("logged out");
-      this.retry();
-    });
-  }
-
-  // Try again, more slowly each time, until the server is back.
-  retry() {
-    this.setState("closed");
-    setTimeout(() => this.connect(), this.retryDelay);
-    this.retryDelay = Math.min(this.retryDelay * 2, 5000);
-  }
-
   send() {
     const text = this.message.value;
-    if (text === "" || this.socket.readyState !== WebSocket.OPEN) return;
-    this.socket.send(this.encode(text));
+    if (text === "" || !this.connection.send(this.encode(text))) return;
     this.write("sent", text);
     this.message.value = "";
   }
@@ -108,10 +81,8 @@ class ChatPanel extends Panel {
   }
 
   join(room) {
-    const old = this.socket;
     this.path = "/ws/chat/" + encodeURIComponent(room) + "/";
     this.connect();
-    old.close();
   }
 
   encode(text) {
