@@ -30,9 +30,11 @@ OPTIONAL_FILES: dict[tuple[str, str], list[str]] = {
     ("database", "sqlite"): [
         "tests/test_sqlite.py",
     ],
+    # static/<app>/socket.js stays: a client for the user's own pages, demo or not.
     ("demo_page", "yes"): [
         f"{APP_SLUG}/templates",
-        f"{APP_SLUG}/static",
+        f"{APP_SLUG}/static/{APP_SLUG}/demo.js",
+        f"{APP_SLUG}/static/{APP_SLUG}/demo.css",
         "tests/test_demo_page.py",
         "tests/test_browser.py",
     ],

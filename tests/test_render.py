@@ -169,11 +169,13 @@ def test_demo_page_no_leaves_out_the_page_cleanly(render: Render) -> None:
     project = render(demo_page="no")
     for gone in [
         "realtime/templates",
-        "realtime/static",
         "tests/test_demo_page.py",
         "tests/test_browser.py",
     ]:
         assert not (project / gone).exists(), gone
+    # The reconnecting client stays, for the user's own pages; the demo's files go.
+    static = project / "realtime" / "static" / "realtime"
+    assert sorted(path.name for path in static.iterdir()) == ["socket.js"]
     # The push view stays: it is the push API's, not the demo page's.
     urls = (project / "my_channels_project" / "urls.py").read_text()
     assert "views.index" not in urls and "LoginView" not in urls

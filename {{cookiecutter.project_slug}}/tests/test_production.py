@@ -95,12 +95,21 @@ def test_only_hashed_static_files_are_cached_long(production_server: Server) -> 
     response, _ = get(production_server, "/static/admin/css/base.css")
     assert response.status == 200
     assert response.getheader("Cache-Control") == "max-age=60, public"
+
+
+def test_the_reconnecting_client_is_collected_and_served(
+    production_server: Server,
+) -> None:
+    # With or without the demo page: socket.js is for the user's pages too.
+    hashed = hashed_name("{{ cookiecutter.app_slug }}/socket.js")
+    response, body = get(production_server, f"/static/{hashed}")
+    assert response.status == 200 and b"class ReconnectingSocket" in body
 {%- if cookiecutter.demo_page == "yes" %}
 
 
 def test_demo_page_links_hashed_assets(production_server: Server) -> None:
     _, body = get(production_server, "/")
-    for asset in ["demo.js", "demo.css"]:
+    for asset in ["socket.js", "demo.js", "demo.css"]:
         hashed = hashed_name(f"{{ cookiecutter.app_slug }}/{asset}")
         assert f'"/static/{hashed}"'.encode() in body
 {%- endif %}
