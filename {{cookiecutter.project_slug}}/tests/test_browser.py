@@ -104,8 +104,9 @@ def stub_random(page: Page, value: float) -> None:
 def logged_in_page(browser: Browser, server: Server, session: str) -> Page:
     """A page of its own context, holding that session's cookie for server."""
     context = browser.new_context()
-    cookie = {"name": "sessionid", "value": session, "url": http_url(server)}
-    context.add_cookies([cookie])
+    context.add_cookies(
+        [{"name": "sessionid", "value": session, "url": http_url(server)}]
+    )
     context.add_init_script(WATCH_THE_NETWORK)
     return context.new_page()
 

@@ -248,4 +248,6 @@ async def test_a_client_that_never_reads_slows_no_one_else(
                 await asyncio.wait_for(unread.recv(), 10)
                 received += 1
         assert received < 2000
+    # Cut off for what it left unread, not for a missed ping.
+    assert "Cut off" in production_server.log.read_text()
 {%- endif %}

@@ -4,7 +4,7 @@ arguments.
 
 Daphne gives a consumer no backpressure: what it sends to a client that does not
 read piles up in the server's memory without limit (django/daphne#170). This server
-closes a client that falls UNSENT_LIMIT bytes behind.
+cuts off a client that falls UNREAD_LIMIT bytes behind.
 
 On SIGTERM, Daphne cancels every consumer at once and the event loop stops before
 their cleanup has run: clients see their sockets drop without a close frame (1006),
@@ -31,38 +31,61 @@ GOING_AWAY = 1001
 # `docker compose stop` and Kubernetes wait before they send SIGKILL.
 HAND_OVER_TIMEOUT = 5.0
 
-# Bytes a client may have unread on the server before it is closed: 16 messages of
-# the 64 KiB limit, or seconds of a busy room, past what the kernel buffers hold.
-UNSENT_LIMIT = 1024 * 1024
+# Bytes a client may fall behind: sent while Twisted's buffer for it (64 KiB) was
+# already full. A burst to a fast client (a backlog replayed at connect) passes:
+# 4 MiB is 64 messages of the 64 KiB limit, or 4,000 of 1 KB.
+UNREAD_LIMIT = 4 * 1024 * 1024
 
 
 class BoundedWebSocketProtocol(WebSocketProtocol):
-    """Daphne's WebSocket protocol, closing a client that falls too far behind.
+    """Daphne's WebSocket protocol, cutting off a client that falls too far behind,
+    and closing with 1001 a socket that opens while the server hands over.
 
-    Twisted's transport asks its producer to pause when more than bufferSize bytes
-    wait to be sent; this protocol is that producer (in place of the HTTP channel the
-    connection was upgraded from), and answers by dropping the connection: the
-    consumer gets websocket.disconnect and leaves its groups, and the client sees
-    the connection end (1006) and reconnects, as after a network drop.
+    Twisted's transport asks its producer to pause when its send buffer is full, and
+    to resume when the buffer has drained; this protocol is that producer (in place
+    of the HTTP channel the connection was upgraded from) and counts what is sent
+    while paused. Past UNREAD_LIMIT it drops the connection: the consumer gets
+    websocket.disconnect and leaves its groups, the client sees the connection end
+    (1006) and reconnects, as after a network drop.
     """
+
+    unread = 0  # bytes sent since the transport last paused
+    paused = False
+    dropped = False
 
     def connectionMade(self) -> None:
         super().connectionMade()
         self.transport.unregisterProducer()
-        self.transport.bufferSize = UNSENT_LIMIT
         self.transport.registerProducer(self, True)
 
+    def onOpen(self) -> None:
+        super().onOpen()
+        if getattr(self.server, "handing_over", False):
+            self.sendCloseFrame(code=GOING_AWAY)
+
     def pauseProducing(self) -> None:
-        logger.warning(
-            "Closed %s: more than %d bytes it has not read", self.peer, UNSENT_LIMIT
-        )
-        self.dropConnection(abort=True)
+        # Twisted asks again on every write while the buffer stays full.
+        if not self.paused:
+            self.paused, self.unread = True, 0
 
     def resumeProducing(self) -> None:
-        pass
+        self.paused = False
 
     def stopProducing(self) -> None:
         pass
+
+    def serverSend(self, content: str | bytes, binary: bool = False) -> None:
+        if self.dropped:
+            return  # its websocket.disconnect is on the way to the consumer
+        super().serverSend(content, binary)
+        if self.paused:
+            self.unread += len(content)
+            if self.unread > UNREAD_LIMIT:
+                logger.warning(
+                    "Cut off %s: more than %d bytes behind", self.peer, UNREAD_LIMIT
+                )
+                self.dropped = True
+                self.dropConnection(abort=True)
 
 
 class HandOverServer(Server):
@@ -87,11 +110,13 @@ class HandOverServer(Server):
         return defer.Deferred.fromFuture(asyncio.ensure_future(self.hand_over()))
 
     async def hand_over(self) -> None:
+        self.handing_over = True  # a socket that opens from now on is closed too
         sockets = []
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             # No new connections: a client that reconnects at once must reach a
             # server that stays.
-            loop = asyncio.get_running_loop()
             for port in getattr(self, "ports", []):
                 await defer.maybeDeferred(port.stopListening).asFuture(loop)
             sockets = [
@@ -113,12 +138,12 @@ class HandOverServer(Server):
                 application.cancel()
             await asyncio.gather(*left, return_exceptions=True)
             logger.info(
-                "Closed %d sockets with %d; cancelled %d consumers still running "
-                "after %s s",
+                "Closed %d sockets with %d; after %.1f s, cancelled %d consumers "
+                "still running",
                 len(sockets),
                 GOING_AWAY,
+                loop.time() - started,
                 len(left),
-                HAND_OVER_TIMEOUT,
             )
 
     def running_applications(self) -> list[asyncio.Future[None]]:
