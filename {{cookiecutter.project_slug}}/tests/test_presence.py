@@ -86,6 +86,27 @@ async def test_a_dead_sockets_entry_is_gone_within_three_heartbeats(
 {%- if cookiecutter.channel_layer == "redis" %}
 
 
+async def test_news_still_flows_after_redis_lost_its_data() -> None:
+    first, second = chat("flushed"), chat("flushed")
+    for communicator in (first, second):
+        assert (await communicator.connect())[0]
+    while not await first.receive_nothing(timeout=0.5):
+        await news(first)
+    layer: Any = get_channel_layer()
+    redis = layer.connection(layer.consistent_hash("chat_flushed"))
+    channels = await redis.zrange(layer._group_key("chat_flushed"), 0, -1)
+    await layer.flush()  # what a Redis restart without its data does
+    for channel in channels:  # back in the group, as their next heartbeat does
+        await layer.group_add("chat_flushed", channel.decode())
+    third = chat("flushed")
+    assert (await third.connect())[0]
+    # Only the newcomer's entry is left until the others' next heartbeat; the news
+    # must reach those who came before, not be taken for old news.
+    assert await news(first) == {"count": 1, "users": []}
+    for communicator in (first, second, third):
+        await communicator.disconnect()
+
+
 async def presence_news(websocket: ClientConnection) -> dict[str, Any]:
     """The next presence news on a socket (chat messages pass by)."""
     while True:

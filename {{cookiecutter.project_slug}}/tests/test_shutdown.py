@@ -71,5 +71,5 @@ async def test_sigterm_closes_every_socket_with_a_going_away_code(
     # The disconnect work ran: the room's members left it, and its presence.
     redis = Redis.from_url(redis_server.url)
     assert redis.zcard("asgi:group:chat_handover") == 0
-    assert redis.zcard("presence:chat_handover") == 0
+    assert redis.zcard("asgi:presence:chat_handover") == 0
 {%- endif %}

@@ -96,6 +96,12 @@ class ChatPanel extends Panel {
     return "error" in content ? "error: " + content.error : content.message;
   }
 
+  // Who is there is known only while connected.
+  setState(state) {
+    super.setState(state);
+    if (state !== "open") this.element.querySelector(".presence").textContent = "";
+  }
+
   showPresence({ count, users }) {
     const names = users.length ? ": " + users.join(", ") : "";
     this.element.querySelector(".presence").textContent = count + " here" + names;
