@@ -443,14 +443,23 @@ class Bench:
         row["connect p99 ms"] = asyncio.run(connect_burst(url, self.counts))
         return row
 
-    def broadcast_rows(self) -> list[dict[str, object]]:
+    @contextlib.contextmanager
+    def own_redis(self) -> Iterator[None]:
+        """A redis-server of the bench's own, named by REDIS_URL for the servers."""
         redis = self.redis_module.RedisServer(
             self.servers["daphne"].free_port(), self.workdir
         )
         redis.start()
         os.environ["REDIS_URL"] = redis.url
-        rows = []
         try:
+            yield
+        finally:
+            redis.stop()
+            os.environ.pop("REDIS_URL", None)
+
+    def broadcast_rows(self) -> list[dict[str, object]]:
+        rows = []
+        with self.own_redis():
             for layer, backend in LAYERS.items():
                 settings = self.layer_settings(layer, backend)
                 servers, server = self.start("daphne", settings)
@@ -461,22 +470,14 @@ class Bench:
                     rows.append(row)
                 finally:
                     servers.stop_server(server.process)
-        finally:
-            redis.stop()
-            os.environ.pop("REDIS_URL", None)
         return rows
 
     def unread_rows(self) -> list[dict[str, object]]:
         """A client that never reads, on each server; the `daphne` command first."""
-        redis = self.redis_module.RedisServer(
-            self.servers["daphne"].free_port(), self.workdir
-        )
-        redis.start()
-        os.environ["REDIS_URL"] = redis.url
         commands = self.servers["daphne"].SERVER_COMMANDS
         serve = commands["production"]
         rows = []
-        try:
+        with self.own_redis():
             for label, name in (
                 ("the daphne command", "daphne"),
                 ("daphne (serve.py)", "daphne"),
@@ -498,9 +499,6 @@ class Bench:
                     rows.append(row)
                 finally:
                     servers.stop_server(server.process)
-        finally:
-            redis.stop()
-            os.environ.pop("REDIS_URL", None)
         baseline = rows[0]["server grew MB"]
         for row in rows:
             grown = row["server grew MB"]

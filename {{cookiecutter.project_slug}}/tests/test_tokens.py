@@ -200,29 +200,36 @@ def test_wstoken_refuses_lifetimes_outside_a_minute_to_a_year(
         call_command("wstoken", "alice", "--minutes", minutes)
 
 
+def behind_the_middleware(token_user: User, cookie_user: User) -> dict[str, Any]:
+    """The scope a consumer gets for a handshake with a token of token_user and the
+    session cookie of cookie_user."""
+    client = Client()
+    client.force_login(cookie_user)
+    seen: dict[str, Any] = {"cookie_session": SessionStore(client.session.session_key)}
+
+    async def consumer(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    token = make_token(token_user).value
+    scope = {
+        "type": "websocket",
+        "path": "/ws/notifications/",
+        "headers": [(b"authorization", f"Bearer {token}".encode())],
+        "subprotocols": [],
+        "session": seen["cookie_session"],
+        "user": cookie_user,
+    }
+    async_to_sync(TokenAuthMiddleware(consumer))(scope, None, None)
+    return seen
+
+
 # Channels closes stale connections around the lookup, the test's transaction too.
 @pytest.mark.django_db(transaction=True)
 def test_a_token_connection_gets_a_session_of_its_own(alice: User) -> None:
     """Token bob, cookie alice: a consumer's login() or logout() must not touch
     alice's session."""
     bob = User.objects.create_user("bob", password="another-long-password-43")
-    client = Client()
-    client.force_login(alice)
-    alice_session = SessionStore(client.session.session_key)
-    seen: dict[str, Any] = {}
-
-    async def consumer(scope: Any, receive: Any, send: Any) -> None:
-        seen.update(scope)
-
-    scope = {
-        "type": "websocket",
-        "path": "/ws/notifications/",
-        "headers": [(b"authorization", f"Bearer {make_token(bob).value}".encode())],
-        "subprotocols": [],
-        "session": alice_session,
-        "user": alice,
-    }
-    async_to_sync(TokenAuthMiddleware(consumer))(scope, None, None)
+    seen = behind_the_middleware(bob, alice)
     assert seen["user"] == bob
     assert seen["session"].session_key is None
     assert not any(name == b"authorization" for name, _ in seen["headers"])
@@ -232,25 +239,9 @@ def test_a_token_connection_gets_a_session_of_its_own(alice: User) -> None:
 def test_a_token_of_the_sessions_own_user_keeps_the_session(alice: User) -> None:
     """Token alice, cookie alice (a page of this site): the socket is that
     session's, so logging out of it ends the socket (access.py, 4001)."""
-    client = Client()
-    client.force_login(alice)
-    alice_session = SessionStore(client.session.session_key)
-    seen: dict[str, Any] = {}
-
-    async def consumer(scope: Any, receive: Any, send: Any) -> None:
-        seen.update(scope)
-
-    scope = {
-        "type": "websocket",
-        "path": "/ws/notifications/",
-        "headers": [(b"authorization", f"Bearer {make_token(alice).value}".encode())],
-        "subprotocols": [],
-        "session": alice_session,
-        "user": alice,
-    }
-    async_to_sync(TokenAuthMiddleware(consumer))(scope, None, None)
+    seen = behind_the_middleware(alice, alice)
     assert seen["user"] == alice
-    assert seen["session"] is alice_session
+    assert seen["session"] is seen["cookie_session"]
 
 
 @pytest.mark.django_db(transaction=True)
