@@ -60,7 +60,7 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
 
     def onOpen(self) -> None:
         super().onOpen()
-        if getattr(self.server, "handing_over", False):
+        if self.server.handing_over:
             self.sendCloseFrame(code=GOING_AWAY)
 
     def pauseProducing(self) -> None:
@@ -91,6 +91,9 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
 class HandOverServer(Server):
     """Daphne's Server, with bounded WebSockets and hand_over() at shutdown."""
 
+    ports: tuple[Any, ...] = ()  # what it listens on, to stop at the hand-over
+    handing_over = False
+
     # Server.run() makes its WebSocket factory itself: give it this protocol then.
     @property
     def ws_factory(self) -> WebSocketFactory:
@@ -102,7 +105,7 @@ class HandOverServer(Server):
         self.bounded_ws_factory = factory
 
     def listen_success(self, port: Any) -> None:
-        self.ports = [*getattr(self, "ports", []), port]
+        self.ports = (*self.ports, port)
         super().listen_success(port)
 
     def kill_all_applications(self) -> defer.Deferred[None]:
@@ -117,7 +120,7 @@ class HandOverServer(Server):
         try:
             # No new connections: a client that reconnects at once must reach a
             # server that stays.
-            for port in getattr(self, "ports", []):
+            for port in self.ports:
                 await defer.maybeDeferred(port.stopListening).asFuture(loop)
             sockets = [
                 protocol
