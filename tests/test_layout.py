@@ -22,6 +22,8 @@ def test_project_package_holds_what_startproject_would_plus_the_policy(
         "asgi.py",
         "urls.py",
         "security.py",
+        # What one client may send, for every consumer: the rate limit.
+        "limits.py",
         # /healthz, answered before the host check: see the module's docstring.
         "health.py",
         # The production command (asgi_server=daphne): see the module's docstring.

@@ -49,6 +49,8 @@ SERVER_ENVIRONMENTS = {
     "production": {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # The tests chat anonymously; test_limits checks production's default.
+        "DJANGO_CHAT_LOGIN_REQUIRED": "0",
     },
 }
 

@@ -44,3 +44,14 @@ def test_notifications_panel_for_a_logged_in_user_has_the_push_button(
     assert 'data-path="/ws/notifications/"' in html
     assert 'action="/notifications/test/"' in html
     assert 'name="csrfmiddlewaretoken"' in html
+
+
+def test_where_chat_needs_a_login_anonymous_visitors_get_a_link_not_a_room(
+    client: Client, django_user_model: Any, settings: Any
+) -> None:
+    settings.CHAT_LOGIN_REQUIRED = True
+    html = client.get("/").content.decode()
+    assert 'data-path="/ws/chat/lobby/"' not in html
+    assert "Chat is for logged-in users here" in html
+    client.force_login(django_user_model.objects.create_user("alice"))
+    assert 'data-path="/ws/chat/lobby/"' in client.get("/").content.decode()

@@ -1,7 +1,5 @@
 """Hostile and broken input against the real server; others keep being served."""
-{% if cookiecutter.asgi_server == "daphne" %}
-import asyncio
-{%- endif %}
+
 import base64
 import json
 import os
@@ -11,12 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from websockets.asyncio.client import connect as asyncio_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from .rooms import next_in_room, next_in_room_sync
+from .rooms import next_in_room_sync
 from .servers import MAX_MESSAGE_SIZE, Server, start_server, stop_server
 
 PATHS = ["/ws/sc/", "/ws/ac/"]
@@ -221,33 +218,3 @@ def test_wildcard_hosts_do_not_widen_origins(
         with pytest.raises(InvalidStatus) as refused:
             connect(url, origin=Origin(origin), open_timeout=10)
         assert refused.value.response.status_code == 403
-
-
-async def test_a_client_that_never_reads_slows_no_one_else(
-    production_server: Server,
-) -> None:
-    url = production_server.url + "/ws/chat/unread/"
-    text = json.dumps({"message": "x" * 30_000})
-    # max_queue=1: the client library stops reading from the socket at once.
-    async with (
-        asyncio_connect(url, max_queue=1, close_timeout=1){% if cookiecutter.asgi_server == "daphne" %} as unread{% endif %},
-        asyncio_connect(url) as speaker,
-    ):
-        # 60 MB to the room, 50 messages at a time; the speaker hears every one.
-        for _ in range(40):
-            for _ in range(50):
-                await speaker.send(text)
-            for _ in range(50):
-                assert await next_in_room(speaker) == {"message": "x" * 30_000}
-{%- if cookiecutter.asgi_server == "daphne" %}
-        # The server cut off the client that fell behind (serve.py): it finds, past
-        # what the kernel buffered, the end of the connection.
-        received = 0
-        with pytest.raises(ConnectionClosed):
-            while True:
-                await asyncio.wait_for(unread.recv(), 10)
-                received += 1
-        assert received < 2000
-    # Cut off for what it left unread, not for a missed ping.
-    assert "Cut off" in production_server.log.read_text()
-{%- endif %}

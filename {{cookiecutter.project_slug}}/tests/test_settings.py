@@ -408,3 +408,37 @@ def test_a_pool_size_that_is_not_a_count_is_refused_in_one_line(size: str) -> No
         "e.g. 10."
     )
 {%- endif %}
+
+
+@pytest.mark.parametrize(
+    ("env", "required"),
+    [
+        (PRODUCTION, "True"),
+        ({**PRODUCTION, "DJANGO_CHAT_LOGIN_REQUIRED": "0"}, "False"),
+        ({"DJANGO_DEBUG": "1"}, "False"),
+        ({"DJANGO_DEBUG": "1", "DJANGO_CHAT_LOGIN_REQUIRED": "1"}, "True"),
+    ],
+)
+def test_chat_needs_a_login_in_production_unless_turned_off(
+    env: dict[str, str], required: str
+) -> None:
+    code = "from django.conf import settings; print(settings.CHAT_LOGIN_REQUIRED)"
+    result = with_settings(code, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == required
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DJANGO_WEBSOCKET_MESSAGES_PER_SECOND", "ten"),
+        ("DJANGO_WEBSOCKET_MESSAGE_BURST", "0"),
+        ("DJANGO_CHAT_MESSAGE_MAX_BYTES", "-1"),
+    ],
+)
+def test_a_limit_that_is_not_a_whole_number_is_refused_in_one_line(
+    name: str, value: str
+) -> None:
+    result = settings_as_a_server_loads_them(**{**PRODUCTION, name: value})
+    assert result.returncode != 0
+    assert f"{name}={value!r} is not a whole number of" in result.stderr

@@ -129,9 +129,11 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
     across processes. Send {"message": "..."}; receive {"message": "..."}, and
     {"presence": {"count": 2, "users": ["alice"]}} whenever someone comes or goes
     (users: the logged-in ones; count: every socket). GroupMember keeps the socket
-    in its room for as long as it is open, and no longer. Extend it with models
-    freely: PeriodicDatabaseCleanup keeps Channels' stale-connection cleanup, once
-    a second instead of once a message.
+    in its room for as long as it is open, and no longer. Each message is sent to
+    every member, so its size is capped (CHAT_MESSAGE_MAX_BYTES), as is the rate of
+    every client (the project's limits.py). Extend it with models freely:
+    PeriodicDatabaseCleanup keeps Channels' stale-connection cleanup, once a second
+    instead of once a message.
     """
 
     group = ""  # "chat_<room>" once connect() accepts the room
@@ -142,6 +144,10 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
         if not ROOM_NAME.fullmatch(room):
             # Channels refuses non-ASCII group names; closing here answers 403.
             await self.close()
+            return
+        user = self.scope.get("user")
+        if settings.CHAT_LOGIN_REQUIRED and not (user and user.is_authenticated):
+            await self.close()  # production's default (settings.py): 403
             return
         self.group = f"chat_{room}"
         await self.join(self.group)
@@ -197,6 +203,18 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
         message = content.get("message") if isinstance(content, dict) else None
         if not isinstance(message, str):
             await self.send_json({"error": 'Send a JSON object: {"message": "text"}.'})
+            return
+        # surrogatepass: JSON's "\\ud800" decodes to a lone surrogate.
+        size = len(message.encode(errors="surrogatepass"))
+        if size > settings.CHAT_MESSAGE_MAX_BYTES:
+            limit = settings.CHAT_MESSAGE_MAX_BYTES
+            await self.send_json(
+                {
+                    "error": f"Message too long: {size} bytes, over the limit of "
+                    f"{limit} (DJANGO_CHAT_MESSAGE_MAX_BYTES). Nobody received it: "
+                    "send it shorter, or in parts."
+                }
+            )
             return
         await self.channel_layer.group_send(
             self.group, {"type": "chat.message", "message": message}

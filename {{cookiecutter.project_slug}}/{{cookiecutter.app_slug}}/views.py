@@ -1,5 +1,8 @@
 """HTTP views: {% if cookiecutter.demo_page == "yes" %}the demo page, {% endif %}a push from a view, WebSocket tokens."""
 
+{% if cookiecutter.demo_page == "yes" -%}
+from django.conf import settings
+{% endif -%}
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 {%- if cookiecutter.demo_page == "yes" %}
@@ -16,7 +19,8 @@ from .tokens import BROWSER_LIFETIME, make_token
 
 def index(request: HttpRequest) -> HttpResponse:
     # The client side lives in static/{{ cookiecutter.app_slug }}/demo.js.
-    return render(request, "{{ cookiecutter.app_slug }}/index.html")
+    context = {"chat_login_required": settings.CHAT_LOGIN_REQUIRED}
+    return render(request, "{{ cookiecutter.app_slug }}/index.html", context)
 {%- endif %}
 
 

@@ -23,6 +23,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import re_path
 
 import {{ cookiecutter.app_slug }}.routing
+from {{ cookiecutter.project_slug }}.limits import RateLimitMiddleware
 from {{ cookiecutter.project_slug }}.security import (
     AuthMiddlewareStack,
     BrowserOriginValidator,
@@ -34,13 +35,16 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         "websocket": BrowserOriginValidator(
             AuthMiddlewareStack(
-                URLRouter(
-                    [
-                        *{{ cookiecutter.app_slug }}.routing.websocket_urlpatterns,
-                        # Refuse unknown paths with a clean 403 rather than
-                        # URLRouter's ValueError (a 500 and a traceback).
-                        re_path(r"", WebsocketRefuser.as_asgi()),
-                    ]
+                # Every consumer's client, at most so many messages a second.
+                RateLimitMiddleware(
+                    URLRouter(
+                        [
+                            *{{ cookiecutter.app_slug }}.routing.websocket_urlpatterns,
+                            # Refuse unknown paths with a clean 403 rather than
+                            # URLRouter's ValueError (a 500 and a traceback).
+                            re_path(r"", WebsocketRefuser.as_asgi()),
+                        ]
+                    )
                 )
             )
         ),

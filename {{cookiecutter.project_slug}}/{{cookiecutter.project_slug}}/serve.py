@@ -27,6 +27,9 @@ from twisted.internet import defer
 logger = logging.getLogger("{{ cookiecutter.project_slug }}.serve")
 
 GOING_AWAY = 1001
+# RFC 6455's close codes for a server, which Autobahn (under Daphne) refuses from
+# applications, allowing only 1000 and 3000-4999: 1008 is limits.py's for a flood.
+PROTOCOL_CLOSE_CODES = {1001, 1002, 1003, 1007, 1008, 1009, 1011}
 # Seconds the consumers get after the close frames; well within the 10 s that
 # `docker compose stop` and Kubernetes wait before they send SIGKILL.
 HAND_OVER_TIMEOUT = 5.0
@@ -39,7 +42,8 @@ UNREAD_LIMIT = 4 * 1024 * 1024
 
 class BoundedWebSocketProtocol(WebSocketProtocol):
     """Daphne's WebSocket protocol, cutting off a client that falls too far behind,
-    and closing with 1001 a socket that opens while the server hands over.
+    closing with 1001 a socket that opens while the server hands over, and letting
+    the application close with RFC 6455's codes (1008).
 
     Twisted's transport asks its producer to pause when its send buffer is full, and
     to resume when the buffer has drained; this protocol is that producer (in place
@@ -62,6 +66,12 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         super().onOpen()
         if self.server.handing_over:
             self.sendCloseFrame(code=GOING_AWAY)
+
+    def serverClose(self, code: int | None = None) -> None:
+        if code in PROTOCOL_CLOSE_CODES:
+            self.sendCloseFrame(code=code)
+        else:
+            super().serverClose(code)
 
     def pauseProducing(self) -> None:
         # Twisted asks again on every write while the buffer stays full.

@@ -46,7 +46,6 @@ def seconds(name: str, default: int) -> int:
             "or 31536000 (a year)."
         )
     return int(value)
-{%- if cookiecutter.database == "postgres" %}
 
 
 def whole_number(name: str, default: int, minimum: int) -> int:
@@ -57,7 +56,6 @@ def whole_number(name: str, default: int, minimum: int) -> int:
             f"{default}."
         )
     return int(value)
-{%- endif %}
 
 
 def comma_list(value: str) -> list[str]:
@@ -287,6 +285,24 @@ if WEBSOCKET_HEARTBEAT < 1:
     raise ImproperlyConfigured(
         "DJANGO_WEBSOCKET_HEARTBEAT_SECONDS must be 1 or more: e.g. 30."
     )
+
+# What one client may send on one socket, to any consumer (limits.py): messages a
+# second, saved up to a burst. Each message over the limit gets an error reply;
+# so many of them in a row, a close with 1008. 0 a second: no limit.
+WEBSOCKET_MESSAGES_PER_SECOND = whole_number(
+    "DJANGO_WEBSOCKET_MESSAGES_PER_SECOND", 10, 0
+)
+WEBSOCKET_MESSAGE_BURST = whole_number("DJANGO_WEBSOCKET_MESSAGE_BURST", 20, 1)
+WEBSOCKET_DROPS_BEFORE_CLOSE = whole_number(
+    "DJANGO_WEBSOCKET_DROPS_BEFORE_CLOSE", 20, 1
+)
+
+# Bytes (UTF-8) of one chat message's text: the room sends it to every member, so
+# this is far below the frame limit below. A longer one gets an error reply.
+CHAT_MESSAGE_MAX_BYTES = whole_number("DJANGO_CHAT_MESSAGE_MAX_BYTES", 4096, 1)
+# Chat for logged-in users only: on in production unless turned off (0), off in
+# development. Anonymous handshakes to ws/chat/ are then refused (HTTP 403).
+CHAT_LOGIN_REQUIRED = flag("DJANGO_CHAT_LOGIN_REQUIRED", default=not DEBUG)
 
 # runserver (Daphne's) reads these; the production {{ cookiecutter.asgi_server }} command in README.md passes
 # the same numbers. Lower than runserver's 1 MiB default: a larger message closes
