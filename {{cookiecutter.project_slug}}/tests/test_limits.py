@@ -6,13 +6,17 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from channels.testing import WebsocketCommunicator
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from {{ cookiecutter.project_slug }}.asgi import application
+
 from .accounts import session_cookie
-from .rooms import next_in_room
+from .rooms import next_frame, next_in_room
 from .servers import Server, start_server, stop_server
 
 # settings.py's defaults, which the production server runs with.
@@ -20,6 +24,8 @@ CHAT_MESSAGE_MAX_BYTES = 4096
 BURST = 20
 DROPS_BEFORE_CLOSE = 20
 POLICY_VIOLATION = 1008
+# Text that fits a chat frame under the 64 KiB limit.
+LARGE = 60_000
 
 
 @pytest.fixture
@@ -140,8 +146,12 @@ def rss_bytes(pid: int) -> int:
 
 @pytest.fixture
 def unlimited_server(tmp_path: Path) -> Iterator[Server]:
-    """Production without the rate limit: one client can then send 60 MB."""
-    env = {"DJANGO_WEBSOCKET_MESSAGES_PER_SECOND": "0"}
+    """Production without the rate limit, and chat messages up to the frame limit:
+    one client can then send 60 MB in a thousand messages."""
+    env = {
+        "DJANGO_WEBSOCKET_MESSAGES_PER_SECOND": "0",
+        "DJANGO_CHAT_MESSAGE_MAX_BYTES": str(LARGE),
+    }
     server = start_server("production", tmp_path / "server.log", env=env)
     try:
         yield server
@@ -153,18 +163,18 @@ async def test_a_client_that_never_reads_costs_the_server_little_and_no_one_else
     unlimited_server: Server,
 ) -> None:
     url = unlimited_server.url + "/ws/chat/unread/"
-    text = "x" * CHAT_MESSAGE_MAX_BYTES
+    text = "x" * LARGE
     frame = json.dumps({"message": text})
     pid = unlimited_server.process.pid
     # max_queue=1: the client library stops reading from the socket at once.
     async with (
         connect(url, max_queue=1, close_timeout=1)
         {%- if cookiecutter.asgi_server == "daphne" %} as unread{% endif %},
-        connect(url) as speaker,
+        connect(url, max_size=None) as speaker,
     ):
 
         async def talk(rounds: int) -> int:
-            """Sends 50 messages at a time; the speaker hears every one. The
+            """Sends 50 messages at a time, each heard by the speaker; returns the
             server's largest RSS meanwhile."""
             largest = 0
             for _ in range(rounds):
@@ -175,9 +185,9 @@ async def test_a_client_that_never_reads_costs_the_server_little_and_no_one_else
                 largest = max(largest, rss_bytes(pid))
             return largest
 
-        await talk(4)  # warm: what any server allocates on its first messages
+        await talk(2)  # warm: what any server allocates on its first messages
         before = rss_bytes(pid)
-        largest = await talk(300)  # 15,000 messages of 4 KiB: 60 MB to the room
+        largest = await talk(20)  # 1,000 messages of 60 KB: 60 MB to the room
         growth = largest - before
         assert growth < 32 * 1024 * 1024, f"the server grew by {growth} bytes"
 {%- if cookiecutter.asgi_server == "daphne" %}
@@ -216,3 +226,20 @@ async def test_with_login_required_only_logged_in_users_chat(
     async with connect(url, additional_headers=cookie) as alice:
         await alice.send(json.dumps({"message": "members only"}))
         assert await next_in_room(alice) == {"message": "members only"}
+
+
+@pytest.mark.parametrize("path", ["/ws/sc/", "/ws/ac/", "/ws/chat/bucket/"])
+async def test_asgi_py_limits_every_route(path: str, settings: Any) -> None:
+    settings.WEBSOCKET_MESSAGES_PER_SECOND = 1
+    settings.WEBSOCKET_MESSAGE_BURST = 1
+    communicator = WebsocketCommunicator(application, path)
+    accepted, _ = await communicator.connect()
+    assert accepted
+    try:
+        await communicator.send_to(text_data=json.dumps({"message": "first"}))
+        await communicator.send_to(text_data=json.dumps({"message": "second"}))
+        replies = [await next_frame(communicator), await next_frame(communicator)]
+        assert json.loads(replies[0]) == {"message": "first"}
+        assert json.loads(replies[1])["error"].startswith("Too many messages")
+    finally:
+        await communicator.disconnect()

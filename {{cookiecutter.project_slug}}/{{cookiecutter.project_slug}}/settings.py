@@ -221,8 +221,10 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels.layers.InMemoryChannelLayer",
         "CONFIG": {
-            # Messages a channel may hold unread before sends to it fail.
-            "capacity": 1000,
+            # Messages a channel may hold unread before sends to it fail: what the
+            # server holds for a client that stops reading (a consumer waits for its
+            # socket under Uvicorn), so at most 200 x the 64 KiB limit, 12.5 MiB.
+            "capacity": 200,
             # Seconds an unread message waits before it is dropped.
             "expiry": 60,
             # Seconds a membership lasts unless renewed (WEBSOCKET_HEARTBEAT).
