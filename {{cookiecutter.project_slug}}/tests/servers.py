@@ -1,5 +1,6 @@
 """The project's real server, started as a subprocess on a free port."""
 
+import contextlib
 import functools
 import os
 import secrets
@@ -7,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,6 +140,18 @@ def start_server(
         raise
     url = f"ws://127.0.0.1:{port}"
     return Server(kind, port, url, log, process, log.read_text())
+
+
+@contextlib.contextmanager
+def running_server(
+    kind: str, log: Path, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """start_server, and stop_server however the block ends: for fixtures."""
+    server = start_server(kind, log, env=env)
+    try:
+        yield server
+    finally:
+        stop_server(server.process)
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:

@@ -14,7 +14,7 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from .rooms import next_in_room_sync
-from .servers import MAX_MESSAGE_SIZE, Server, start_server, stop_server
+from .servers import MAX_MESSAGE_SIZE, Server, running_server
 
 PATHS = ["/ws/sc/", "/ws/ac/"]
 
@@ -188,11 +188,8 @@ def wildcard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         "DJANGO_WEBSOCKET_ALLOWED_ORIGINS": "https://app.example.test:8443",
     }
     log = tmp_path_factory.mktemp("wildcard") / "server.log"
-    server = start_server("production", log, env=env)
-    try:
+    with running_server("production", log, env=env) as server:
         yield server
-    finally:
-        stop_server(server.process)
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from .servers import (
     SERVER_ENVIRONMENTS,
     Server,
     free_port,
+    running_server,
     start_server,
     stop_server,
 )
@@ -186,11 +187,8 @@ def server_on_own_redis(
     tmp_path: Path, own_redis: RedisServer, accounts: dict[str, str]
 ) -> Iterator[Server]:
     env = {**accounts, "REDIS_URL": own_redis.url, "REDIS_MAX_CONNECTIONS": "5"}
-    server = start_server("production", tmp_path / "server.log", env=env)
-    try:
+    with running_server("production", tmp_path / "server.log", env=env) as server:
         yield server
-    finally:
-        stop_server(server.process)
 
 
 async def test_a_burst_of_handshakes_waits_for_the_pool_and_holds_no_more(
