@@ -47,6 +47,7 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 # own affinity afterwards is that one CPU, and says nothing about the machine).
 CPUS = os.sched_getaffinity(0)
 PAYLOAD = "x" * 64
+NO_LIMIT = {"DJANGO_WEBSOCKET_MESSAGES_PER_SECOND": "0"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -162,14 +163,23 @@ class PeakSampler(threading.Thread):
             raise RuntimeError("sampling the connections failed") from self.error
 
 
+def echoed(label: str, result: dict[str, object]) -> dict[str, object]:
+    """The ping-pong figures, once no reply was other than the echo."""
+    first = result.pop("first error")
+    if result.pop("error replies"):
+        raise RuntimeError(f"{label}: a reply was not the echo: {first}")
+    return result
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def pingpong(url: str, pid: int, counts: Counts) -> dict[str, float]:
+async def pingpong(url: str, pid: int, counts: Counts) -> dict[str, object]:
     """Connections each send 64-byte frames and wait for the echo, for a while."""
     rtts: list[float] = []
+    errors: list[str] = []  # replies that are not the echo: the limit's
     sockets = [
         await connect(url, compression=None) for _ in range(counts.pingpong_connections)
     ]
@@ -179,8 +189,10 @@ async def pingpong(url: str, pid: int, counts: Counts) -> dict[str, float]:
         while time.perf_counter() < deadline:
             start = time.perf_counter()
             await websocket.send(PAYLOAD)
-            await asyncio.wait_for(websocket.recv(), 10)
+            reply = await asyncio.wait_for(websocket.recv(), 10)
             rtts.append(time.perf_counter() - start)
+            if reply != PAYLOAD:
+                errors.append(str(reply))
 
     cpu_before, started = cpu_seconds(pid), time.perf_counter()
     await asyncio.gather(*(loop(websocket) for websocket in sockets))
@@ -191,6 +203,8 @@ async def pingpong(url: str, pid: int, counts: Counts) -> dict[str, float]:
         "p50 ms": statistics.median(rtts) * 1000,
         "p99 ms": percentile(rtts, 0.99) * 1000,
         "cpu us/msg": cpu * 1e6 / len(rtts),
+        "error replies": len(errors),
+        "first error": errors[0] if errors else "",
     }
 
 
@@ -387,6 +401,11 @@ class Bench:
         settings: str | None = None,
         env: dict[str, str] | None = None,
     ):
+        # The rate limit off unless env sets it: the throughput rows measure the
+        # server, and at 10 messages a second per socket the limit would throttle
+        # ping-pong and broadcast (and their figures would not compare with earlier
+        # runs, made before the limit).
+        env = {**NO_LIMIT, **(env or {})}
         servers = self.servers[name]
         if settings:
             os.environ["DJANGO_SETTINGS_MODULE"] = settings
@@ -438,7 +457,7 @@ class Bench:
         # Memory first, on the fresh server, before other runs grow its heap.
         memory = asyncio.run(memory_per_connection(url, pid, self.counts))
         row: dict[str, object] = {"server + consumer": label}
-        row.update(asyncio.run(pingpong(url, pid, self.counts)))
+        row.update(echoed(label, asyncio.run(pingpong(url, pid, self.counts))))
         row["kB/conn"] = memory
         row["connect p99 ms"] = asyncio.run(connect_burst(url, self.counts))
         return row
