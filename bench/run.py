@@ -48,6 +48,15 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 CPUS = os.sched_getaffinity(0)
 PAYLOAD = "x" * 64
 NO_LIMIT = {"DJANGO_WEBSOCKET_MESSAGES_PER_SECOND": "0"}
+# The limit on, at a rate and burst no bench client reaches: it drops nothing, so
+# its cost is the bucket's arithmetic and the wrapped receive and send.
+UNREACHED_LIMIT = {
+    "DJANGO_WEBSOCKET_MESSAGES_PER_SECOND": "1000000",
+    "DJANGO_WEBSOCKET_MESSAGE_BURST": "1000000",
+}
+# Round trips on one socket before a ping-pong: a fresh server's first messages
+# import and allocate what later ones reuse.
+WARM_UP_MESSAGES = 200
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -63,10 +72,13 @@ class Counts:
     logins: int
     logins_concurrency: int
     unread_messages: int
+    # Ping-pongs per setting of the rate limit, on a fresh server each, the order
+    # alternating: the machine's drift weighs on both settings alike.
+    limit_rounds: int
 
 
-FULL = Counts(50, 10.0, 1000, 1000, 100, 200, 50, 2000, 100, 2000)
-QUICK = Counts(5, 1.0, 20, 40, 10, 10, 3, 20, 5, 100)
+FULL = Counts(50, 10.0, 1000, 1000, 100, 200, 50, 2000, 100, 2000, 2)
+QUICK = Counts(5, 1.0, 20, 40, 10, 10, 3, 20, 5, 100, 1)
 # Each message to the room of a client that never reads: 2,000 of them are 60 MB.
 UNREAD_MESSAGE = "x" * 30_000
 # The app's database on the bench's PostgreSQL; the sampler connects to another.
@@ -171,6 +183,14 @@ def echoed(label: str, result: dict[str, object]) -> dict[str, object]:
     return result
 
 
+def mean(runs: list[dict[str, object]]) -> dict[str, float]:
+    """Each figure's mean over the runs."""
+    return {
+        column: statistics.mean(run[column] for run in runs)  # type: ignore[misc]
+        for column in runs[0]
+    }
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -206,6 +226,13 @@ async def pingpong(url: str, pid: int, counts: Counts) -> dict[str, object]:
         "error replies": len(errors),
         "first error": errors[0] if errors else "",
     }
+
+
+async def warm_up(url: str) -> None:
+    async with connect(url, compression=None) as websocket:
+        for _ in range(WARM_UP_MESSAGES):
+            await websocket.send(PAYLOAD)
+            await asyncio.wait_for(websocket.recv(), 10)
 
 
 async def memory_per_connection(url: str, pid: int, counts: Counts) -> float:
@@ -453,6 +480,46 @@ class Bench:
                     servers.stop_server(server.process)
         return rows
 
+    def limit_rows(self) -> list[dict[str, object]]:
+        """Server CPU per message with the rate limit off and on (never reached),
+        for each production server and echo consumer."""
+        rows = []
+        settings = {"off": NO_LIMIT, "on": UNREACHED_LIMIT}
+        for name in ("daphne", "uvicorn"):
+            for path, consumer in (
+                ("/ws/ac/", "MyAsyncConsumer"),
+                ("/ws/sc/", "MySyncConsumer"),
+            ):
+                label = f"{name}, {path} {consumer}"
+                runs: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
+                errors = 0
+                for round_ in range(self.counts.limit_rounds):
+                    for limit in ("off", "on") if round_ % 2 == 0 else ("on", "off"):
+                        servers, server = self.start(name, env=settings[limit])
+                        try:
+                            url = server.url + path
+                            asyncio.run(warm_up(url))
+                            result = asyncio.run(
+                                pingpong(url, server.process.pid, self.counts)
+                            )
+                        finally:
+                            servers.stop_server(server.process)
+                        errors += result["error replies"]  # type: ignore[operator]
+                        runs[limit].append(echoed(f"{label}, limit {limit}", result))
+                off, on = mean(runs["off"]), mean(runs["on"])
+                rows.append(
+                    {
+                        "server, path consumer": label,
+                        "msgs/s limit off": off["msgs/s"],
+                        "msgs/s limit on": on["msgs/s"],
+                        "cpu us/msg limit off": off["cpu us/msg"],
+                        "cpu us/msg limit on": on["cpu us/msg"],
+                        "on / off CPU": on["cpu us/msg"] / off["cpu us/msg"],
+                        "error replies": errors,
+                    }
+                )
+        return rows
+
     def measure(self, label: str, url: str, pid: int) -> dict[str, object]:
         # Memory first, on the fresh server, before other runs grow its heap.
         memory = asyncio.run(memory_per_connection(url, pid, self.counts))
@@ -676,6 +743,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="channels-bench-") as workdir:
         bench = Bench(counts, Path(workdir), args.venv)
         echo = bench.echo_rows()
+        limit = bench.limit_rows()
         fanout = bench.broadcast_rows()
         unread = bench.unread_rows()
         databases, errors = bench.database_rows()
@@ -686,6 +754,13 @@ def main() -> None:
     )
     print("\nPing-pong, memory and connect burst (server on CPU 0, client on CPU 1)\n")
     print(table(echo, echo[0]))
+    print(
+        "\nThe rate limit's cost per message: server CPU with "
+        "DJANGO_WEBSOCKET_MESSAGES_PER_SECOND=0 (off) and at a rate never reached "
+        f"(on), ping-pong as above, mean of {counts.limit_rounds} fresh server(s) "
+        "each\n"
+    )
+    print(table(limit, None))
     print(f"\nBroadcast to {counts.broadcast_clients} clients in one room (daphne)\n")
     print(table(fanout, None))
     print(

@@ -40,6 +40,21 @@ def test_quick_benchmark_prints_its_tables(project_venv: ProjectVenv) -> None:
         "uvicorn + sync echo consumer",
     ]:
         assert label in rows, result.stdout
+    for path in [
+        "daphne, /ws/ac/ MyAsyncConsumer",
+        "daphne, /ws/sc/ MySyncConsumer",
+        "uvicorn, /ws/ac/ MyAsyncConsumer",
+        "uvicorn, /ws/sc/ MySyncConsumer",
+    ]:  # the rate limit's cost: on at a rate never reached, it dropped nothing
+        assert rows[path]["error replies"] == "0", result.stdout
+        for column in [
+            "msgs/s limit off",
+            "msgs/s limit on",
+            "cpu us/msg limit off",
+            "cpu us/msg limit on",
+            "on / off CPU",
+        ]:
+            assert float(rows[path][column].replace(",", "")) > 0, result.stdout
     for layer in [
         "in-memory",
         "RedisChannelLayer (generated)",
