@@ -65,6 +65,10 @@ def test_quick_benchmark_prints_its_tables(project_venv: ProjectVenv) -> None:
     for server in ["the daphne command", "daphne (serve.py)", "uvicorn"]:
         heard, _, sent = rows[server]["speaker heard"].partition(" of ")
         assert heard == sent, result.stdout  # the room kept up
+        # A peak over the size after the warm-up: never below it, as an end value
+        # could be.
+        assert float(rows[server]["server grew MB"]) >= 0, result.stdout
+        assert float(rows[server]["MB sent to the room"]) > 0, result.stdout
     for database in ["sqlite", "postgres"]:  # every logged-in handshake opened
         assert rows[database]["errors"] == "0", result.stdout
         assert float(rows[database]["handshakes/s"].replace(",", "")) > 0
