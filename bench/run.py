@@ -567,7 +567,7 @@ class Bench:
         rows = []
         with self.own_redis():
             for layer, backend in LAYERS.items():
-                settings = self.layer_settings(layer, backend)
+                settings = self.layer_settings(layer, backend) if backend else None
                 servers, server = self.start("daphne", settings)
                 try:
                     row: dict[str, object] = {"channel layer": layer}
@@ -681,7 +681,7 @@ class Bench:
         env = {**self.servers[name].SERVER_ENVIRONMENTS["production"], **env}
         env = accounts.add_users(env, python=self.venv.python)
         session = accounts.session_cookie("alice", env, python=self.venv.python)
-        settings = self.layer_settings("in-memory", LAYERS["in-memory"], name)
+        settings = self.layer_settings("in-memory", IN_MEMORY, name)
         servers, server = self.start(name, settings, env)
         try:
             url = server.url + "/ws/notifications/"
@@ -721,12 +721,12 @@ class Bench:
         return f"{project.name}.{name}"
 
 
-LAYERS: dict[str, dict[str, object]] = {
-    "in-memory": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
-    "RedisChannelLayer (generated)": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [], "capacity": 1000, "expiry": 60},
-    },
+IN_MEMORY: dict[str, object] = {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+LAYERS: dict[str, dict[str, object] | None] = {
+    "in-memory": IN_MEMORY,
+    # None: the project's own CHANNEL_LAYERS, exactly as generated (its pool, its
+    # capacity), rather than a copy that drifts from the template.
+    "RedisChannelLayer (generated)": None,
     "RedisPubSubChannelLayer": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": []},
