@@ -249,11 +249,22 @@ def test_the_web_replicas_keep_their_data_in_the_postgres_service(
 
 
 def test_a_chat_room_spans_both_web_replicas(stack: Stack) -> None:
-    assert len(stack.web_containers()) == 2
+    first, second = stack.web_containers()
+    # Chat wants a logged-in user in production (DJANGO_CHAT_LOGIN_REQUIRED):
+    # one made on a replica, with a token from the other, as a script would.
+    run(
+        "docker", "exec", first, "python", "manage.py", "createsuperuser",
+        "--noinput", "--username", "chatter", "--email", "chatter@example.com",
+    )  # fmt: skip
+    token = run("docker", "exec", second, "python", "manage.py", "wstoken", "chatter")
+    login = {"Authorization": f"Bearer {token.strip()}"}
 
     async def chat() -> list[str]:
         url = stack.wss("/ws/chat/compose/")
-        clients = [await connect(url, ssl=stack.tls()) for _ in range(8)]
+        clients = [
+            await connect(url, ssl=stack.tls(), additional_headers=login)
+            for _ in range(8)
+        ]
         try:
             await clients[0].send(json.dumps({"message": "across replicas"}))
             return [(await next_in_room(client))["message"] for client in clients]

@@ -147,7 +147,9 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
             return
         user = self.scope.get("user")
         if settings.CHAT_LOGIN_REQUIRED and not (user and user.is_authenticated):
-            await self.close()  # production's default (settings.py): 403
+            # Production's default (settings.py): 403, and a line saying why.
+            logger.info("Anonymous chat refused (DJANGO_CHAT_LOGIN_REQUIRED)")
+            await self.close()
             return
         self.group = f"chat_{room}"
         await self.join(self.group)
@@ -204,8 +206,11 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
         if not isinstance(message, str):
             await self.send_json({"error": 'Send a JSON object: {"message": "text"}.'})
             return
-        # surrogatepass: JSON's "\\ud800" decodes to a lone surrogate.
-        size = len(message.encode(errors="surrogatepass"))
+        try:
+            size = len(message.encode())
+        except UnicodeEncodeError:  # a lone surrogate, "\\ud800": Redis refuses it
+            await self.send_json({"error": "Message is not valid text (UTF-8)."})
+            return
         if size > settings.CHAT_MESSAGE_MAX_BYTES:
             limit = settings.CHAT_MESSAGE_MAX_BYTES
             await self.send_json(

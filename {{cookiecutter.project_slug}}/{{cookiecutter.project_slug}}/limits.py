@@ -1,10 +1,5 @@
-"""A rate limit on what each client sends, for every consumer at once.
-
-One script on one socket must not make the server (or, through a chat room, every
-member's connection) work as fast as it can send frames. asgi.py puts this around
-the WebSocket router, so each consumer, yours and startconsumer's included, gets
-it without a line of its own.
-"""
+"""A rate limit on what each client sends, around every consumer at once (asgi.py),
+so that one script cannot make the server, or a whole chat room, work flat out."""
 
 import json
 import time
@@ -19,7 +14,7 @@ RUNSERVER_CODE = 4008
 
 
 class TokenBucket:
-    """`rate` tokens a second, saved up to `burst`; each message spends one."""
+    """`rate` tokens a second, saved up to `burst`; each take spends one."""
 
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
@@ -40,9 +35,11 @@ class TokenBucket:
 async def close_for_flooding(send: Any) -> None:
     try:
         await send({"type": "websocket.close", "code": POLICY_VIOLATION})
-    except Exception:
-        # runserver's Daphne lets applications close only with 1000 or 3000-4999;
-        # serve.py and Uvicorn send 1008 as it is.
+    except Exception as error:
+        # runserver's Daphne (Autobahn) lets applications close only with 1000 or
+        # 3000-4999; serve.py and Uvicorn send 1008 as it is.
+        if "invalid close code" not in str(error):
+            raise
         await send({"type": "websocket.close", "code": RUNSERVER_CODE})
 
 
@@ -51,9 +48,11 @@ class RateLimitMiddleware:
     second, in bursts of up to WEBSOCKET_MESSAGE_BURST (settings.py).
 
     A message over the limit never reaches the consumer: the client gets
-    {"error": ...} instead, and after WEBSOCKET_DROPS_BEFORE_CLOSE of them in a
-    row, a close with 1008. A client a little too fast loses a message now and
-    then; only a flood is closed. A rate of 0 turns the limit off.
+    {"error": ...} instead. Each of those costs a strike; the socket has
+    WEBSOCKET_DROPS_BEFORE_CLOSE of them and gets one back a second, and is closed
+    with 1008 when none is left. So a client a little too fast loses a message now
+    and then, and only a flood, in a burst or kept up, is closed. A rate of 0 turns
+    the limit off.
     """
 
     def __init__(self, application: Any) -> None:
@@ -64,39 +63,42 @@ class RateLimitMiddleware:
         if scope["type"] != "websocket" or not rate:
             return await self.application(scope, receive, send)
         burst = settings.WEBSOCKET_MESSAGE_BURST
-        bucket = TokenBucket(rate, burst)
+        messages = TokenBucket(rate, burst)
+        strikes = TokenBucket(1, settings.WEBSOCKET_DROPS_BEFORE_CLOSE)
         error = json.dumps(
             {
                 "error": f"Too many messages: at most {rate} a second, in bursts of "
-                f"{burst}. This one reached no one; keep sending this fast and the "
-                "connection closes (1008)."
+                f"{burst} (DJANGO_WEBSOCKET_MESSAGES_PER_SECOND, "
+                "DJANGO_WEBSOCKET_MESSAGE_BURST). This one reached no one; keep "
+                "sending this fast and the connection closes (1008, or 4008 under "
+                "runserver)."
             }
         )
-        drops_in_a_row = 0
-        closed = False
+        closed = False  # by this limit or by the consumer: nothing more to send
 
         async def limited_receive() -> Any:
-            nonlocal drops_in_a_row, closed
+            nonlocal closed
             while True:
                 event = await receive()
                 if event["type"] != "websocket.receive":
                     return event  # connect and disconnect always pass
-                if not closed and bucket.take():
-                    drops_in_a_row = 0
-                    return event
                 if closed:
                     continue  # still in flight when it closed: goes nowhere
-                drops_in_a_row += 1
-                if drops_in_a_row >= settings.WEBSOCKET_DROPS_BEFORE_CLOSE:
+                if messages.take():
+                    return event
+                if strikes.take():
+                    await send({"type": "websocket.send", "text": error})
+                else:
                     closed = True
                     await close_for_flooding(send)
-                else:
-                    await send({"type": "websocket.send", "text": error})
 
         async def limited_send(message: Any) -> None:
-            # After the 1008, the consumer may still answer what it had: the server
+            # After a close, the consumer may still answer what it had: the server
             # would refuse that send (Uvicorn raises), so it goes nowhere instead.
-            if not closed:
-                await send(message)
+            nonlocal closed
+            if closed:
+                return
+            closed = message["type"] == "websocket.close"
+            await send(message)
 
         return await self.application(scope, limited_receive, limited_send)

@@ -290,7 +290,7 @@ if WEBSOCKET_HEARTBEAT < 1:
 
 # What one client may send on one socket, to any consumer (limits.py): messages a
 # second, saved up to a burst. Each message over the limit gets an error reply;
-# so many of them in a row, a close with 1008. 0 a second: no limit.
+# so many of them (one forgiven a second), a close with 1008. 0 a second: no limit.
 WEBSOCKET_MESSAGES_PER_SECOND = whole_number(
     "DJANGO_WEBSOCKET_MESSAGES_PER_SECOND", 10, 0
 )
