@@ -43,6 +43,8 @@ def test_channels_app_holds_only_what_the_user_edits(default_project: Path) -> N
         "access.py",
         # Who is in each chat room: renewed with the memberships, every heartbeat.
         "presence.py",
+        # QueuedSendDispatch: what MySyncConsumer and startconsumer --sync share.
+        "queued_send.py",
         "routing.py",
         "push.py",
         # WebSocket tokens: the app's views and wstoken command issue them, the

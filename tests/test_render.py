@@ -77,7 +77,7 @@ def test_routing_and_consumers_keep_the_seed_names(default_project: Path) -> Non
     assert 'path("ws/sc/", consumers.MySyncConsumer.as_asgi())' in routing
     assert 'path("ws/ac/", consumers.MyAsyncConsumer.as_asgi())' in routing
     consumers = (default_project / "realtime" / "consumers.py").read_text()
-    assert "class MySyncConsumer(SyncConsumer)" in consumers
+    assert "class MySyncConsumer(QueuedSendDispatch, SyncConsumer)" in consumers
     assert "class MyAsyncConsumer(NoDatabaseDispatch, AsyncConsumer)" in consumers
     for handler in ["websocket_connect", "websocket_receive", "websocket_disconnect"]:
         assert consumers.count(f"def {handler}(") == 2

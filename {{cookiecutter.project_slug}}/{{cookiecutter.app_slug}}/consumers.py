@@ -21,6 +21,7 @@ from django.conf import settings
 from . import presence
 from .groups import GroupMember
 from .push import user_group
+from .queued_send import QueuedSendDispatch
 
 Event = dict[str, Any]
 
@@ -86,8 +87,13 @@ class PeriodicDatabaseCleanup:
         await dispatch_to_handler(self, message)
 
 
-class MySyncConsumer(SyncConsumer):
-    """ws/sc/: handlers run in a worker thread, so blocking code (the ORM) is fine."""
+class MySyncConsumer(QueuedSendDispatch, SyncConsumer):
+    """ws/sc/: handlers run in a worker thread, so blocking code (the ORM) is fine.
+
+    QueuedSendDispatch (queued_send.py) makes self.send() return at once, the
+    frames still sent in order; it closes stale database connections once a
+    second rather than around every handler. Delete it for Channels' own timing.
+    """
 
     # Echo needs no channel layer. Without one, this consumer does not listen on
     # Redis either, so it keeps working while Redis is down. Delete this line to

@@ -21,7 +21,7 @@ NAME = re.compile(r"[a-z][a-z0-9_]{0,29}")
 CONSUMERS = {
     "sync": '''
 
-class {cls}(SyncConsumer):
+class {cls}(QueuedSendDispatch, SyncConsumer):
     """ws/{name}/: runs in a worker thread; put your logic in websocket_receive."""
 
     channel_layer_alias = None  # type: ignore[assignment]  # see MySyncConsumer
