@@ -210,6 +210,23 @@ async def test_a_burst_of_handshakes_waits_for_the_pool_and_holds_no_more(
     assert "Traceback" not in server_on_own_redis.log.read_text()
 
 
+async def test_a_process_that_falls_behind_loses_no_group_message() -> None:
+    # channels_redis queues a group message once per server process, for all its
+    # sockets, and counts the capacity there: 300 unread ones (a join storm's
+    # presence news, or a busy room on a loaded machine) must not make it drop the
+    # next one, for every socket of that process at once.
+    layer: Any = channel_layers["default"]
+    channel = await layer.new_channel()
+    await layer.group_add("behind", channel)
+    for number in range(300):
+        await layer.group_send("behind", {"type": "presence.changed", "n": number})
+    await layer.group_send("behind", {"type": "chat.message", "message": "after"})
+    received = [await asyncio.wait_for(layer.receive(channel), 10) for _ in range(301)]
+    await layer.group_discard("behind", channel)
+    assert [event.get("n") for event in received[:300]] == list(range(300))
+    assert received[300] == {"type": "chat.message", "message": "after"}
+
+
 @pytest.mark.parametrize("value", ["many", "0", "1", "-5", "2.5"])
 def test_redis_max_connections_refuses_what_is_not_a_pool_size(
     accounts: dict[str, str], value: str
