@@ -1,9 +1,10 @@
 """Who connects, through the real server: tokens, sessions and listed origins."""
 
 import asyncio
+import functools
 import json
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
@@ -52,9 +53,27 @@ async def notifications(
         yield websocket
 
 
-async def push_to(server: Server, username: str, env: dict[str, str]) -> None:
+class Credentials:
+    """alice's and bob's sessions and tokens, each made once for this module: each
+    costs a manage.py process (most of a second), and no test here spends one."""
+
+    def __init__(self, accounts: dict[str, str]) -> None:
+        self.session: Callable[[str], str] = functools.cache(
+            lambda username: session_cookie(username, accounts)
+        )
+        self.token: Callable[[str], str] = functools.cache(
+            lambda username: wstoken(username, accounts)
+        )
+
+
+@pytest.fixture(scope="module")
+def credentials(accounts: dict[str, str]) -> Credentials:
+    return Credentials(accounts)
+
+
+async def push_to(server: Server, username: str, credentials: Credentials) -> None:
     """The test-notification view, logged in as that user: a push to them."""
-    session = await asyncio.to_thread(session_cookie, username, env)
+    session = await asyncio.to_thread(credentials.session, username)
     await asyncio.to_thread(push_test_notification, server, session)
 
 
@@ -72,19 +91,19 @@ def assert_never_logged(token: str, server: Server) -> None:
 
 
 async def test_a_header_token_connects_as_its_user(
-    server_with_users: Server, accounts: dict[str, str]
+    server_with_users: Server, credentials: Credentials
 ) -> None:
-    token = await asyncio.to_thread(wstoken, "alice", accounts)
+    token = await asyncio.to_thread(credentials.token, "alice")
     async with notifications(server_with_users, token) as websocket:
-        await push_to(server_with_users, "alice", accounts)
+        await push_to(server_with_users, "alice", credentials)
         assert await received(websocket) == {"message": "Test notification for alice."}
     assert_never_logged(token, server_with_users)
 
 
 async def test_a_browser_offers_the_token_as_a_subprotocol(
-    server_with_users: Server, accounts: dict[str, str]
+    server_with_users: Server, credentials: Credentials
 ) -> None:
-    token = await asyncio.to_thread(wstoken, "alice", accounts)
+    token = await asyncio.to_thread(credentials.token, "alice")
     async with notifications(
         server_with_users, token, browser_transport=True
     ) as websocket:
@@ -93,7 +112,7 @@ async def test_a_browser_offers_the_token_as_a_subprotocol(
         assert websocket.subprotocol == "bearer"
         assert websocket.response is not None
         assert websocket.response.headers["Sec-WebSocket-Protocol"] == "bearer"
-        await push_to(server_with_users, "alice", accounts)
+        await push_to(server_with_users, "alice", credentials)
         assert await received(websocket) == {"message": "Test notification for alice."}
     assert_never_logged(token, server_with_users)
 
@@ -113,11 +132,15 @@ async def test_a_browser_offers_the_token_as_a_subprotocol(
     ],
 )
 async def test_a_spoiled_token_is_refused_with_403_and_one_log_line(
-    server_with_users: Server, accounts: dict[str, str], change: str, reason: str
+    server_with_users: Server,
+    accounts: dict[str, str],
+    credentials: Credentials,
+    change: str,
+    reason: str,
 ) -> None:
     username = f"token-{change}"
     if change == "tampered":
-        token = tampered(await asyncio.to_thread(wstoken, "alice", accounts))
+        token = tampered(await asyncio.to_thread(credentials.token, "alice"))
     else:
         token = await asyncio.to_thread(spoiled_token, username, change, accounts)
     logged_before = server_with_users.log.read_text().count("token refused (")
@@ -131,29 +154,29 @@ async def test_a_spoiled_token_is_refused_with_403_and_one_log_line(
     )
     assert_never_logged(token, server_with_users)
     # The server goes on: a fresh client with a good token connects.
-    good = await asyncio.to_thread(wstoken, "alice", accounts)
+    good = await asyncio.to_thread(credentials.token, "alice")
     async with notifications(server_with_users, good) as websocket:
-        await push_to(server_with_users, "alice", accounts)
+        await push_to(server_with_users, "alice", credentials)
         assert await received(websocket) == {"message": "Test notification for alice."}
 
 
 async def test_a_token_decides_over_a_session_of_someone_else(
-    server_with_users: Server, accounts: dict[str, str]
+    server_with_users: Server, credentials: Credentials
 ) -> None:
-    alice = await asyncio.to_thread(session_cookie, "alice", accounts)
-    bob_token = await asyncio.to_thread(wstoken, "bob", accounts)
+    alice = await asyncio.to_thread(credentials.session, "alice")
+    bob_token = await asyncio.to_thread(credentials.token, "bob")
     async with notifications(server_with_users, bob_token, alice) as websocket:
         # Pushed in this order, alice's would come first if it came at all.
-        await push_to(server_with_users, "alice", accounts)
-        await push_to(server_with_users, "bob", accounts)
+        await push_to(server_with_users, "alice", credentials)
+        await push_to(server_with_users, "bob", credentials)
         assert await received(websocket) == {"message": "Test notification for bob."}
 
 
 async def test_a_bad_token_is_refused_even_with_a_good_session(
-    server_with_users: Server, accounts: dict[str, str]
+    server_with_users: Server, credentials: Credentials
 ) -> None:
-    alice = await asyncio.to_thread(session_cookie, "alice", accounts)
-    token = tampered(await asyncio.to_thread(wstoken, "alice", accounts))
+    alice = await asyncio.to_thread(credentials.session, "alice")
+    token = tampered(await asyncio.to_thread(credentials.token, "alice"))
     assert await refusal(server_with_users, token, alice) == 403
 
 
@@ -201,9 +224,9 @@ def token_endpoint(server: Server, session: str, origin: str) -> urllib.request.
 
 @pytest.mark.parametrize("origin", [LISTED_ORIGIN, "http://evil.example.test"])
 async def test_the_token_endpoint_shares_its_answer_with_listed_origins_only(
-    server_with_users: Server, accounts: dict[str, str], origin: str
+    server_with_users: Server, credentials: Credentials, origin: str
 ) -> None:
-    session = await asyncio.to_thread(session_cookie, "alice", accounts)
+    session = await asyncio.to_thread(credentials.session, "alice")
     request = token_endpoint(server_with_users, session, origin)
     with await asyncio.to_thread(urllib.request.urlopen, request, timeout=10) as answer:
         shared_with = answer.headers.get("Access-Control-Allow-Origin")
@@ -215,6 +238,6 @@ async def test_the_token_endpoint_shares_its_answer_with_listed_origins_only(
     async with notifications(
         server_with_users, token, browser_transport=True
     ) as websocket:
-        await push_to(server_with_users, "alice", accounts)
+        await push_to(server_with_users, "alice", credentials)
         assert await received(websocket) == {"message": "Test notification for alice."}
     assert_never_logged(token, server_with_users)
