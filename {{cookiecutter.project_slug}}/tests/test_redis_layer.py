@@ -202,8 +202,13 @@ async def test_a_burst_of_handshakes_waits_for_the_pool_and_holds_no_more(
     )
     try:
         await say(clients[0], "all in")
-        messages = await asyncio.gather(*(heard(client) for client in clients))
-        assert messages == ["all in"] * CLIENTS
+        # Five connections carry the 200 joins' presence news first: beside two busy
+        # loops the first frame came 11 s later (all 200 heard "all in" each time).
+        # A bound for a stuck room, not a speed goal.
+        messages = await asyncio.gather(
+            *(next_in_room(client, timeout=60) for client in clients)
+        )
+        assert [message["message"] for message in messages] == ["all in"] * CLIENTS
         assert redis_clients(own_redis) <= 5 + 1  # the pool, and this question
     finally:
         await asyncio.gather(*(client.close() for client in clients))
