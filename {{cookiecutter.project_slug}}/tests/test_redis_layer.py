@@ -75,8 +75,8 @@ async def say(websocket: ClientConnection, message: str) -> None:
     await websocket.send(json.dumps({"message": message}))
 
 
-async def heard(websocket: ClientConnection) -> str:
-    return str((await next_in_room(websocket))["message"])
+async def heard(websocket: ClientConnection, timeout: float = 10) -> str:
+    return str((await next_in_room(websocket, timeout))["message"])
 
 
 async def test_a_room_spans_two_server_processes(two_servers: list[Server]) -> None:
@@ -205,10 +205,8 @@ async def test_a_burst_of_handshakes_waits_for_the_pool_and_holds_no_more(
         # Five connections carry the 200 joins' presence news first: beside two busy
         # loops the first frame came 11 s later (all 200 heard "all in" each time).
         # A bound for a stuck room, not a speed goal.
-        messages = await asyncio.gather(
-            *(next_in_room(client, timeout=60) for client in clients)
-        )
-        assert [message["message"] for message in messages] == ["all in"] * CLIENTS
+        messages = await asyncio.gather(*(heard(client, 60) for client in clients))
+        assert messages == ["all in"] * CLIENTS
         assert redis_clients(own_redis) <= 5 + 1  # the pool, and this question
     finally:
         await asyncio.gather(*(client.close() for client in clients))

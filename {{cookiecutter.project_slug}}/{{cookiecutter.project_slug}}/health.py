@@ -12,7 +12,6 @@ here). Restart on /healthz, never on /readyz: a Redis outage would restart them 
 
 import asyncio
 import concurrent.futures
-import functools
 import logging
 import queue
 import threading
@@ -60,7 +59,10 @@ def query_database() -> None:
 Check = concurrent.futures.Future[None]
 
 
-@functools.cache
+_checks: queue.SimpleQueue[Check] | None = None
+_checks_lock = threading.Lock()
+
+
 def database_checks() -> queue.SimpleQueue[Check]:
     """The queue of one daemon thread of its own, started at the first check.
 
@@ -69,23 +71,29 @@ def database_checks() -> queue.SimpleQueue[Check]:
     stalled database would hold /readyz past CHECK_TIMEOUT, and a stopping server
     for as long as the database driver waits (measured: 15 s after SIGTERM, with
     PostgreSQL down). One only: checks queue behind a stuck one and time out, rather
-    than filling the loop's pool; one that timed out before its turn never runs.
+    than filling the loop's pool; one that timed out before its turn never runs. The
+    lock keeps it one when WSGI threads make the first check at once.
     """
-    checks: queue.SimpleQueue[Check] = queue.SimpleQueue()
+    global _checks
+    with _checks_lock:
+        if _checks is None:
+            _checks = queue.SimpleQueue()
+            threading.Thread(
+                target=run_checks, args=(_checks,), name="readyz", daemon=True
+            ).start()
+        return _checks
 
-    def run() -> None:
-        while True:
-            check = checks.get()
-            if check.set_running_or_notify_cancel():
-                try:
-                    query_database()
-                except BaseException as error:
-                    check.set_exception(error)
-                else:
-                    check.set_result(None)
 
-    threading.Thread(target=run, name="readyz", daemon=True).start()
-    return checks
+def run_checks(checks: queue.SimpleQueue[Check]) -> None:
+    while True:
+        check = checks.get()
+        if check.set_running_or_notify_cancel():
+            try:
+                query_database()
+            except BaseException as error:
+                check.set_exception(error)
+            else:
+                check.set_result(None)
 
 
 async def check_database() -> None:
