@@ -86,23 +86,34 @@ def manage(
     )
 
 
-def make_database(folder: Path) -> dict[str, str]:
-    """Migrate a new database, add USERS; return the environment that selects it."""
+def new_database(folder: Path) -> dict[str, str]:
+    """A new, migrated database; the environment that selects it."""
 {%- if cookiecutter.database == "postgres" %}
     # A new database on the tests' PostgreSQL (postgres_server.py), named after the
     # folder pytest made for it, so each call gets its own.
-    return add_users({"DATABASE_URL": create_test_database(folder.name)})
+    env = {"DATABASE_URL": create_test_database(folder.name)}
 {%- else %}
-    return add_users({"DJANGO_SQLITE_PATH": str(folder / "db.sqlite3")})
+    env = {"DJANGO_SQLITE_PATH": str(folder / "db.sqlite3")}
 {%- endif %}
+    result = manage("migrate", "--noinput", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return env
 
 
-def add_users(env: dict[str, str], python: str = sys.executable) -> dict[str, str]:
+def make_database(folder: Path) -> dict[str, str]:
+    """Migrate a new database, add USERS; return the environment that selects it."""
+    return add_users(new_database(folder), migrate=False)
+
+
+def add_users(
+    env: dict[str, str], python: str = sys.executable, migrate: bool = True
+) -> dict[str, str]:
     """Migrate the database that env selects and add USERS; env, with the key."""
     # Sessions are signed: every process that reads them needs the same key.
     key = SERVER_ENVIRONMENTS["production"]["DJANGO_SECRET_KEY"]
     env = {**env, "DJANGO_SECRET_KEY": key}
-    for args in (["migrate", "--noinput"], ["shell", "-v", "0", "-c", CREATE_USERS]):
+    steps = [["migrate", "--noinput"]] if migrate else []
+    for args in [*steps, ["shell", "-v", "0", "-c", CREATE_USERS]]:
         result = manage(*args, env=env, python=python)
         assert result.returncode == 0, result.stdout + result.stderr
     return env

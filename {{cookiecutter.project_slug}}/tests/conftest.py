@@ -16,7 +16,7 @@ from pytest import TempPathFactory
 # runs the consumers here, so push.py's pushes through the in-memory layer reach them.
 from {{ cookiecutter.project_slug }} import asgi  # noqa: F401
 
-from .accounts import accounts, server_with_users  # noqa: F401
+from .accounts import accounts, new_database, server_with_users  # noqa: F401
 from .frontend import frontend_origin  # noqa: F401
 {% if cookiecutter.database == "postgres" -%}
 from .postgres_server import django_db_modify_db_settings, postgres_server  # noqa: F401
@@ -47,6 +47,22 @@ def fast_password_hashing() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def servers_database(
+    request: pytest.FixtureRequest, tmp_path_factory: TempPathFactory
+) -> Iterator[None]:
+    """A migrated database for every server and manage.py the tests start (the chat
+    stores its messages), unless a test gives its own: never the project's own."""
+{%- if cookiecutter.database == "postgres" %}
+    request.getfixturevalue("postgres_server")  # first: it sets DATABASE_URL
+{%- endif %}
+    env = new_database(tmp_path_factory.mktemp("servers"))
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in env.items():
+            environment.setenv(name, value)
+        yield
+
+
 class Servers:
     """One server of each kind per session, started when a test first needs it."""
 
@@ -56,8 +72,11 @@ class Servers:
 
     def get(self, kind: str) -> Server:
         if kind not in self.running:
-            log = self.folder.mktemp(kind) / "server.log"
-            self.running[kind] = start_server(kind, log)
+            folder = self.folder.mktemp(kind)
+            # A database each: a test run on both kinds uses one room name twice,
+            # and would hear the first run's messages replayed on the second.
+            env = new_database(folder)
+            self.running[kind] = start_server(kind, folder / "server.log", env=env)
         return self.running[kind]
 
     def stop(self) -> None:

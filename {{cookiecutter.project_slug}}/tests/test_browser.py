@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from websockets.sync.client import connect
 
 from .accounts import PASSWORD, push_test_notification, session_cookie
 from .servers import Server, free_port, start_server, stop_server
@@ -206,6 +207,52 @@ def test_panels_reconnect_after_the_server_restarts(page: Page, tmp_path: Path) 
         stop_server(again.process)
 
 
+def test_the_chat_panel_shows_what_it_missed_while_its_server_was_down(
+    page: Page, tmp_path: Path
+) -> None:
+    page.add_init_script(WATCH_THE_NETWORK)
+    stub_random(page, 0.01)  # reconnect within 300 ms of the server's return
+    room = "missed_while_down"  # a room of this test's own: no earlier history
+    server = start_server("production", tmp_path / "first.log")
+    chat = panel(page, "/ws/chat/lobby/")
+    try:
+        page.goto(http_url(server))
+        expect(chat.locator(".state")).to_have_text("open", timeout=10_000)
+        chat.locator("form.room [name=room]").fill(room)
+        chat.locator("form.room button").click()
+        send(page, "/ws/chat/lobby/", "said before")
+        expect_received(page, "/ws/chat/lobby/", "said before")
+    finally:
+        stop_server(server.process)
+    expect(chat.locator(".state")).to_have_text("closed")
+    # Meanwhile someone says something through another server on the database.
+    other = start_server("production", tmp_path / "other.log")
+    try:
+        with connect(f"ws://127.0.0.1:{other.port}/ws/chat/{room}/") as client:
+            client.send('{"message": "while you were away"}')
+            # Its history ("said before") and the room's presence come first.
+            while "while you were away" not in client.recv(timeout=10):
+                pass
+    finally:
+        stop_server(other.process)
+    again = start_server("production", tmp_path / "second.log", port=server.port)
+    try:
+        expect_received(page, "/ws/chat/lobby/", "while you were away")
+        send(page, "/ws/chat/lobby/", "said after")
+        expect_received(page, "/ws/chat/lobby/", "said after")
+        # Each once, in order, after the lobby's history: nothing replayed twice.
+        received = chat.locator(".log li.received").all_text_contents()
+        said = ["said before", "while you were away", "said after"]
+        assert [text for text in received if text in said] == said
+        reconnects = page.evaluate(
+            "(room) => opened.filter((url) => url.includes(room))", room
+        )
+        assert "?since=" not in reconnects[0]  # a new room: its latest messages
+        assert all("?since=" in url for url in reconnects[1:]), reconnects
+    finally:
+        stop_server(again.process)
+
+
 def test_backoff_doubles_from_half_a_second_to_thirty_with_full_jitter(
     production_server: Server, page: Page
 ) -> None:
@@ -296,7 +343,7 @@ PLAY_OUTCOMES = """(outcomes) => new Promise((resolve) => {
     onState: (state, detail) => {
       seen.push(state === "closed" ? [state, detail.code, detail.attempt] : state);
       const done = plays.length === 0 && state === "open" && holdsAtTheEnd;
-      if (["logged out", "access ended"].includes(state) || done) {
+      if (["logged out", "access ended", "refused"].includes(state) || done) {
         resolve([...seen]); // before close(), which reports "stopped"
         client.close();
       }
@@ -356,15 +403,17 @@ def test_a_connection_that_stayed_open_starts_the_backoff_again(
         ([4003, "hold"], "open"),
         # This session logged out: stop at once, with no attempt.
         ([4001, "hold"], "logged out"),
+        # A request the server refused (a bad ?since=): the same again cannot do.
+        ([4400, "hold"], "refused"),
     ],
 )
-def test_4001_stops_and_4003_stops_unless_the_next_connection_opens(
+def test_4001_4400_stop_and_4003_stops_unless_the_next_connection_opens(
     production_server: Server, page: Page, outcomes: list[object], last: str
 ) -> None:
     scripted_client_page(page, production_server)
     seen = page.evaluate(PLAY_OUTCOMES, outcomes)
     assert seen[-1] == last
-    sockets = 1 if last == "logged out" else 2
+    sockets = 1 if last in ("logged out", "refused") else 2
     assert seen.count("connecting") == sockets
 
 

@@ -9,6 +9,9 @@ from {{ cookiecutter.project_slug }}.asgi import application
 
 from .rooms import next_json
 
+# The chat stores each message (history.py), from the consumer's own thread.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 async def join(room: str) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, f"/ws/chat/{room}/")

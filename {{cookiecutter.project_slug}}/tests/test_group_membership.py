@@ -31,6 +31,11 @@ from .rooms import next_json
 {%- endif %}
 
 
+def chat_event(text: str) -> dict[str, Any]:
+    """A chat message as ChatConsumer.receive sends it to the room (history.py)."""
+    return {"type": "chat.message", "id": 0, "message": text, "user": None, "sent": ""}
+
+
 def chat(room: str, consumer: type[ChatConsumer] = ChatConsumer) -> Any:
     """A socket on ws/chat/<room>/, as URLRouter hands it to the consumer."""
     communicator = WebsocketCommunicator(consumer.as_asgi(), f"/ws/chat/{room}/")
@@ -42,7 +47,7 @@ def chat(room: str, consumer: type[ChatConsumer] = ChatConsumer) -> Any:
 async def arrives(communicator: WebsocketCommunicator, group: str) -> bool:
     """Whether a group_send to group reaches the socket within a second."""
     layer: Any = get_channel_layer()
-    await layer.group_send(group, {"type": "chat.message", "message": "probe"})
+    await layer.group_send(group, chat_event("probe"))
     # receive_nothing, not a receive that times out: that would end the consumer.
     while not await communicator.receive_nothing(timeout=1):
         if "message" in await communicator.receive_json_from():
@@ -50,6 +55,7 @@ async def arrives(communicator: WebsocketCommunicator, group: str) -> bool:
     return False
 
 
+@pytest.mark.django_db(transaction=True)  # the chat stores each message
 async def test_a_lost_membership_is_renewed_within_a_heartbeat(settings: Any) -> None:
     settings.WEBSOCKET_HEARTBEAT = 0.2
     communicator = chat("renewed")
@@ -79,6 +85,7 @@ class SwitchingRooms(ChatConsumer):
         await self.send_json({"moved": text_data})
 
 
+@pytest.mark.django_db(transaction=True)  # the chat stores each message
 async def test_a_room_left_stays_left_through_the_heartbeats(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,6 +120,7 @@ def test_group_member_after_the_channels_class_is_refused() -> None:
             pass
 
 
+@pytest.mark.django_db(transaction=True)  # the chat stores each message
 async def test_a_consumer_ended_without_disconnect_leaves_its_groups() -> None:
     # As when a send fails under Uvicorn: the server ends the application instance,
     # and Channels never calls disconnect().
@@ -169,7 +177,7 @@ async def test_after_a_redis_restart_the_socket_is_back_in_its_room(
                 await asyncio.sleep(0.1)
             await speaker.send(json.dumps({"message": "still here?"}))
             heard = await next_in_room(listener)
-        assert heard == {"message": "still here?"}
+        assert heard["message"] == "still here?"
     finally:
         stop_server(server.process)
         redis.stop()
@@ -183,9 +191,7 @@ async def test_a_client_that_stops_reading_then_vanishes_leaves_no_ghost(
     assert members(redis_server, "chat_ghost") == 1
     layer: Any = get_channel_layer()
     for _ in range(600):
-        await layer.group_send(
-            "chat_ghost", {"type": "chat.message", "message": "x" * 30_000}
-        )
+        await layer.group_send("chat_ghost", chat_event("x" * 30_000))
     client.transport.abort()  # gone without a close frame, its buffers unread
     deadline = time.monotonic() + 30
     while members(redis_server, "chat_ghost"):

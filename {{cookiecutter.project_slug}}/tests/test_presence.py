@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 {%- endif %}
 from typing import Any
-{% if cookiecutter.channel_layer == "redis" %}
+
 import pytest
-{%- endif %}
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
@@ -44,6 +43,7 @@ async def news(communicator: WebsocketCommunicator) -> dict[str, Any]:
     return dict(content["presence"])
 
 
+@pytest.mark.django_db(transaction=True)  # the chat stores each message
 async def test_the_room_hears_each_arrival_and_departure() -> None:
     someone, alice = chat("arrivals"), chat("arrivals", "alice")
     assert (await someone.connect())[0]
@@ -56,6 +56,7 @@ async def test_the_room_hears_each_arrival_and_departure() -> None:
     await someone.disconnect()
 
 
+@pytest.mark.django_db(transaction=True)  # the chat stores each message
 async def test_a_user_with_two_tabs_is_listed_once() -> None:
     tabs = [chat("tabs", "alice"), chat("tabs", "alice")]
     for tab in tabs:
@@ -68,6 +69,7 @@ async def test_a_user_with_two_tabs_is_listed_once() -> None:
         await tab.disconnect()
 
 
+@pytest.mark.django_db(transaction=True)  # the chat stores each message
 async def test_a_dead_sockets_entry_is_gone_within_three_heartbeats(
     settings: Any,
 ) -> None:
@@ -86,6 +88,7 @@ async def test_a_dead_sockets_entry_is_gone_within_three_heartbeats(
 {%- if cookiecutter.channel_layer == "redis" %}
 
 
+@pytest.mark.django_db(transaction=True)  # the chat stores each message
 async def test_news_still_flows_after_redis_lost_its_data() -> None:
     first, second = chat("flushed"), chat("flushed")
     for communicator in (first, second):

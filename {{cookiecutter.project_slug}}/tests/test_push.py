@@ -185,6 +185,7 @@ def test_several_pushes_from_sync_code_arrive_in_order() -> None:
     assert first == [0, 1, 2] and json.loads(last["text"])["step"] == 3
 
 
+@pytest.mark.django_db(transaction=True)  # the chat stores each message
 async def test_a_push_to_a_group_reaches_a_chat_room() -> None:
     room = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/lobby/")
     scope: Any = room.scope

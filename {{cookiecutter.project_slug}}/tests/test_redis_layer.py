@@ -79,6 +79,28 @@ async def heard(websocket: ClientConnection, timeout: float = 10) -> str:
     return str((await next_in_room(websocket, timeout))["message"])
 
 
+async def test_a_client_whose_server_stopped_gets_what_it_missed_from_the_other(
+    two_servers: list[Server],
+) -> None:
+    one, two = two_servers
+    async with connect(one.url + "/ws/chat/failover/") as alice:
+        await say(alice, "seen on one")
+        last_seen = (await next_in_room(alice))["id"]
+        stop_server(one.process)  # a deploy, or a crash: alice's socket drops
+        with pytest.raises(ConnectionClosed):
+            await alice.recv()
+    # bob asks for what came after it too, or his history would start with it
+    async with connect(f"{two.url}/ws/chat/failover/?since={last_seen}") as bob:
+        for text in ("missed 1", "missed 2"):
+            await say(bob, text)
+            assert (await next_in_room(bob))["message"] == text  # stored, and sent
+        url = f"{two.url}/ws/chat/failover/?since={last_seen}"
+        async with connect(url) as alice:
+            assert [await heard(alice) for _ in range(2)] == ["missed 1", "missed 2"]
+            await say(bob, "live")
+            assert await heard(alice) == "live"  # the next one: nothing twice
+
+
 async def test_a_room_spans_two_server_processes(two_servers: list[Server]) -> None:
     one, two = two_servers
     async with (
@@ -256,8 +278,11 @@ async def chat_flows_across(servers: list[Server]) -> bool:
             connect(servers[0].url + "/ws/chat/outage/", open_timeout=5) as alice,
             connect(servers[1].url + "/ws/chat/outage/", open_timeout=5) as bob,
         ):
-            await say(alice, "back")
-            return await heard(bob) == "back"
+            said = f"back {time.monotonic()}"  # not one of an earlier try's
+            await say(alice, said)
+            while await heard(bob) != said:  # the room's history comes first
+                pass
+            return True
     except (OSError, WebSocketException, TimeoutError, ValueError):
         return False
 

@@ -17,8 +17,9 @@ from channels.db import aclose_old_connections
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
-from . import presence
+from . import history, presence
 from .groups import GroupMember
 from .push import user_group
 from .queued_send import QueuedSendDispatch
@@ -132,7 +133,11 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
     """ws/chat/<room>/: every message goes to everyone in the room, sender included.
 
     The channel layer carries it: in memory within one process, through Redis
-    across processes. Send {"message": "..."}; receive {"message": "..."}, and
+    across processes. Send {"message": "..."}; receive {"id": 7, "message": "...",
+    "user": "alice", "sent": "<ISO 8601 time>"} (user: null when anonymous). Each
+    message is stored first (history.py): connect with ?since=<the last id you
+    received> to get what you missed, or without it for the room's latest
+    CHAT_HISTORY messages. Receive also
     {"presence": {"count": 2, "users": ["alice"]}} whenever someone comes or goes
     (users: the logged-in ones; count: every socket). GroupMember keeps the socket
     in its room for as long as it is open, and no longer. Each message is sent to
@@ -142,10 +147,12 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
     instead of once a message.
     """
 
+    room = ""
     group = ""  # "chat_<room>" once connect() accepts the room
     presence_version = 0
 
     async def connect(self) -> None:
+        self.replayed: set[int] = set()
         room = self.scope["url_route"]["kwargs"]["room"]
         if not ROOM_NAME.fullmatch(room):
             # Channels refuses non-ASCII group names; closing here answers 403.
@@ -157,10 +164,25 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
             logger.info("Anonymous chat refused (DJANGO_CHAT_LOGIN_REQUIRED)")
             await self.close()
             return
-        self.group = f"chat_{room}"
+        try:
+            since = history.parse_since(self.scope["query_string"])
+        except ValueError as error:
+            # Accepted only to say why: a 403 would name no reason.
+            await self.accept()
+            await self.send_json({"error": str(error)})
+            await self.close(code=4400)
+            return
+        self.room, self.group = room, f"chat_{room}"
         await self.join(self.group)
         await self.join_user()
         await self.accept()
+        # The backlog only now, after joining: a message stored while it is read
+        # then comes live, and one in both is skipped when it comes live. Read
+        # before joining, one stored in between would be in neither.
+        async for message, in_flight in history.backlog(room, since):
+            if in_flight:
+                self.replayed.add(message["id"])
+            await self.send_json(message)
         await self.update_presence(entering=True)
 
     async def beat(self) -> None:
@@ -227,13 +249,33 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
                 }
             )
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "chat.message", "message": message}
-        )
+        try:
+            stored = await history.store(self.room, self.scope.get("user"), message)
+        except DatabaseError as error:
+            logger.warning("Could not store a message in %s: %r", self.room, error)
+            await self.send_json(
+                {"error": "Message not sent: it could not be stored. Try again."}
+            )
+            return
+        try:
+            await self.channel_layer.group_send(
+                self.group, {"type": "chat.message", **stored}
+            )
+        except Exception as error:  # Redis away; the message is safe in history
+            logger.warning("Could not send a message to %s: %r", self.group, error)
+            await self.send_json(
+                {
+                    "error": "Message stored, but not sent live: the channel layer "
+                    "did not answer. The room gets it as its clients reconnect."
+                }
+            )
 
     async def chat_message(self, event: Event) -> None:
         # Called for each "chat.message" that group_send delivers to this consumer.
-        await self.send_json({"message": event["message"]})
+        if event["id"] in self.replayed:
+            self.replayed.discard(event["id"])  # sent already, from the backlog
+            return
+        await self.send_json({key: event[key] for key in history.FIELDS})
 
     async def presence_changed(self, event: Event) -> None:
         # Changes made at once may arrive out of order: pass on only newer ones.

@@ -305,6 +305,9 @@ CHAT_MESSAGE_MAX_BYTES = whole_number("DJANGO_CHAT_MESSAGE_MAX_BYTES", 4096, 1)
 # Chat for logged-in users only: on in production unless turned off (0), off in
 # development. Anonymous handshakes to ws/chat/ are then refused (HTTP 403).
 CHAT_LOGIN_REQUIRED = flag("DJANGO_CHAT_LOGIN_REQUIRED", default=not DEBUG)
+# Stored messages a chat client gets when it connects without ?since=<id> (the app's
+# history.py); 0: none. Stored messages are kept until manage.py prunemessages.
+CHAT_HISTORY = whole_number("DJANGO_CHAT_HISTORY", 50, 0)
 
 # runserver (Daphne's) reads these; the production {{ cookiecutter.asgi_server }} command in README.md passes
 # the same numbers. Lower than runserver's 1 MiB default: a larger message closes

@@ -20,7 +20,7 @@ class Panel {
   // A new connection to this.path, in place of the current one (a new room).
   connect() {
     this.connection?.close();
-    this.connection = new ReconnectingSocket(this.path, {
+    this.connection = new ReconnectingSocket(() => this.url(), {
       protocols: () => this.protocols(),
       onMessage: (data) => {
         const text = this.decode(data);
@@ -29,6 +29,11 @@ class Panel {
       // "stopped" is a connection this panel replaced: the new one reports.
       onState: (state) => state !== "stopped" && this.setState(state),
     });
+  }
+
+  // Where each (re)connect goes; the chat panel adds the last id it saw.
+  url() {
+    return this.path;
   }
 
   get socket() {
@@ -82,7 +87,14 @@ class ChatPanel extends Panel {
 
   join(room) {
     this.path = "/ws/chat/" + encodeURIComponent(room) + "/";
+    this.lastId = undefined; // a new room: its latest messages, not what came after
     this.connect();
+  }
+
+  // Back after a drop (a restart, a network change) with the last id it saw, the
+  // server sends what this page missed, once, and then live messages.
+  url() {
+    return this.lastId === undefined ? this.path : this.path + "?since=" + this.lastId;
   }
 
   encode(text) {
@@ -93,6 +105,7 @@ class ChatPanel extends Panel {
   decode(data) {
     const content = JSON.parse(data);
     if ("presence" in content) return this.showPresence(content.presence);
+    if ("id" in content) this.lastId = content.id;
     return "error" in content ? "error: " + content.error : content.message;
   }
 

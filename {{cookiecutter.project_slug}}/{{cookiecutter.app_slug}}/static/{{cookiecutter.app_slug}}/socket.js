@@ -12,7 +12,8 @@
 //   socket.socket       // the current WebSocket (its .protocol), or null
 //
 // path: "/ws/..." on this page's host, ws:// on http:// pages and wss:// on https://
-// ones; or a full ws:// or wss:// URL (a separate API host).
+// ones; or a full ws:// or wss:// URL (a separate API host); or a function that
+// returns one, called before each (re)connect (to add ?since=<the last id seen>).
 //
 // States, in onState(state, detail):
 //   "connecting"    before protocols() and the handshake
@@ -25,6 +26,9 @@
 //   "access ended"  closed with 4003 (a new password, deactivation) and the one
 //                   attempt after it did not open: stopped. A password changed in
 //                   this browser keeps the session, so that attempt opens.
+//   "refused"       closed with 4400: the server refused what was asked (a bad
+//                   ?since=; its reason came as a frame before the close), which
+//                   the same request again cannot change: stopped
 //   "stopped"       the page called close()
 // Any other close reconnects: 1001 and 1012 (a server going away or restarting),
 // 1006 (no answer), other 4000-4999 codes. A protocols() that throws (no token:
@@ -43,6 +47,7 @@ class ReconnectingSocket {
   static STEADY_AFTER = 5000; // open this long, the next failure waits little again
   static LOGGED_OUT = 4001; // the app's access.py
   static ACCESS_CHANGED = 4003;
+  static REFUSED = 4400; // the app's consumers.py: a request no retry can mend
 
   // The wait before attempt number `attempt` (0 after the first failure).
   static delay(attempt) {
@@ -92,7 +97,8 @@ class ReconnectingSocket {
     try {
       const protocols = await this.protocols();
       if (this.stopped) return; // close() while protocols() ran
-      socket = new WebSocket(ReconnectingSocket.url(this.path), protocols);
+      const path = typeof this.path === "function" ? this.path() : this.path;
+      socket = new WebSocket(ReconnectingSocket.url(path), protocols);
     } catch {
       return this.failed(undefined);
     }
@@ -116,6 +122,9 @@ class ReconnectingSocket {
       clearTimeout(this.steady);
       if (event.code === ReconnectingSocket.LOGGED_OUT) {
         return this.stop("logged out", event.code);
+      }
+      if (event.code === ReconnectingSocket.REFUSED) {
+        return this.stop("refused", event.code);
       }
       if (event.code === ReconnectingSocket.ACCESS_CHANGED) {
         this.recheck = true; // access.py: the session may still hold

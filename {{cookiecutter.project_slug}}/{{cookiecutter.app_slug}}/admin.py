@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from .models import ChatMessage
+
+
+@admin.register(ChatMessage)
+# Not ModelAdmin[ChatMessage]: only django-stubs makes it subscriptable.
+class ChatMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["id", "room", "author", "sent", "text"]
+    list_filter = ["room"]
+    search_fields = ["text"]
+    # The author's row, not a select of every user on the site.
+    raw_id_fields = ["author"]
