@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
 from django.utils import timezone
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -37,11 +39,12 @@ async def join(room: str, query: str = "") -> WebsocketCommunicator:
     return communicator
 
 
-async def replayed(communicator: WebsocketCommunicator) -> list[str]:
-    """What the socket got before the room's news of its own arrival: the replay."""
+async def replayed(communicator: WebsocketCommunicator) -> list[Any]:
+    """What the socket got before the room's news of its own arrival: the replay,
+    each message's text, or the frame itself if it is not a message."""
     texts = []
     while "presence" not in (frame := await communicator.receive_json_from(timeout=5)):
-        texts.append(frame["message"])
+        texts.append(frame.get("message", frame))
     return texts
 
 
@@ -53,11 +56,17 @@ async def say(communicator: WebsocketCommunicator, text: str) -> dict[str, Any]:
     return dict(heard)
 
 
-async def said_elsewhere(room: str, text: str) -> None:
+async def said_elsewhere(room: str, text: str) -> dict[str, Any]:
     """A message from a client on another server: stored, then sent to the room."""
     stored = await history.store(room, None, text)
     layer: Any = get_channel_layer()
     await layer.group_send(f"chat_{room}", {"type": "chat.message", **stored})
+    return stored
+
+
+def close_connection() -> None:
+    """What a cleanup does to a connection past CONN_MAX_AGE (0: after each use)."""
+    connection.close()
 
 
 async def test_a_message_is_stored_and_sent_with_its_id() -> None:
@@ -108,6 +117,53 @@ async def test_without_since_a_client_gets_the_latest_chat_history(
     carol = await join("latest")
     assert await replayed(carol) == []
     await asyncio.gather(*(c.disconnect() for c in (alice, bob, carol)))
+
+
+async def test_a_replay_sends_at_most_chat_replay_max_the_latest(
+    settings: Any,
+) -> None:
+    settings.CHAT_REPLAY_MAX = 2
+    first, *_ = [await said_elsewhere("capped", text) for text in ("1", "2", "3")]
+    alice = await join("capped", "?since=0")
+    # The gap said first, so that a page can show that earlier ones are missing.
+    assert await replayed(alice) == [{"history": {"truncated": True}}, "2", "3"]
+    bob = await join("capped", f"?since={first['id']}")  # two missed: both
+    assert await replayed(bob) == ["2", "3"]
+    await asyncio.gather(alice.disconnect(), bob.disconnect())
+
+
+async def test_a_replay_longer_than_a_chunk_survives_a_cleanup_between_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Another socket's PeriodicDatabaseCleanup may close the shared connection
+    # between two reads of a replay: each chunk must be a query of its own.
+    monkeypatch.setattr(history, "CHUNK", 2)
+    for n in range(5):
+        await said_elsewhere("chunks", str(n))
+    texts = []
+    async for frame, _ in history.backlog("chunks", 0):
+        texts.append(frame["message"])
+        await sync_to_async(close_connection)()
+    assert texts == ["0", "1", "2", "3", "4"]
+
+
+async def test_history_unavailable_is_said_and_live_messages_still_come(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def no_table(
+        room: str, since: int | None
+    ) -> AsyncIterator[tuple[dict[str, Any], bool]]:
+        raise OperationalError("no such table: chat history")  # as before migrate
+        yield {}, False
+
+    monkeypatch.setattr(history, "backlog", no_table)
+    alice = await join("no-history")
+    reply = await alice.receive_json_from(timeout=5)
+    assert reply == {"error": "History unavailable: the database did not answer."}
+    assert "manage.py migrate" in caplog.text  # the log says what to do
+    await replayed(alice)
+    await say(alice, "live all the same")
+    await alice.disconnect()
 
 
 async def test_since_reads_only_its_own_room() -> None:

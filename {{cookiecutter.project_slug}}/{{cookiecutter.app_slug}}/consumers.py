@@ -28,6 +28,9 @@ Event = dict[str, Any]
 
 logger = logging.getLogger(__name__)
 
+# Logged with a database error: a missing table means migrate has not run.
+MIGRATE = " (if a table is missing: python manage.py migrate)"
+
 # ASCII letters, digits, "_" and "-": what Channels allows in a group name.
 ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -135,9 +138,10 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
     The channel layer carries it: in memory within one process, through Redis
     across processes. Send {"message": "..."}; receive {"id": 7, "message": "...",
     "user": "alice", "sent": "<ISO 8601 time>"} (user: null when anonymous). Each
-    message is stored first (history.py): connect with ?since=<the last id you
-    received> to get what you missed, or without it for the room's latest
-    CHAT_HISTORY messages. Receive also
+    message is stored first (history.py): connect with ?since=<the greatest id you
+    received> to get what you missed (at most CHAT_REPLAY_MAX, the latest, after
+    {"history": {"truncated": true}} if there was more), or without it for the
+    room's latest CHAT_HISTORY messages. Receive also
     {"presence": {"count": 2, "users": ["alice"]}} whenever someone comes or goes
     (users: the logged-in ones; count: every socket). GroupMember keeps the socket
     in its room for as long as it is open, and no longer. Each message is sent to
@@ -179,10 +183,16 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
         # The backlog only now, after joining: a message stored while it is read
         # then comes live, and one in both is skipped when it comes live. Read
         # before joining, one stored in between would be in neither.
-        async for message, in_flight in history.backlog(room, since):
-            if in_flight:
-                self.replayed.add(message["id"])
-            await self.send_json(message)
+        try:
+            async for frame, in_flight in history.backlog(room, since):
+                if in_flight:
+                    self.replayed.add(frame["id"])
+                await self.send_json(frame)
+        except DatabaseError as error:  # live messages still come: carry on
+            logger.warning("Could not read %s's history: %r%s", room, error, MIGRATE)
+            await self.send_json(
+                {"error": "History unavailable: the database did not answer."}
+            )
         await self.update_presence(entering=True)
 
     async def beat(self) -> None:
@@ -252,7 +262,7 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
         try:
             stored = await history.store(self.room, self.scope.get("user"), message)
         except DatabaseError as error:
-            logger.warning("Could not store a message in %s: %r", self.room, error)
+            logger.warning("Could not store in %s: %r%s", self.room, error, MIGRATE)
             await self.send_json(
                 {"error": "Message not sent: it could not be stored. Try again."}
             )
@@ -266,7 +276,7 @@ class ChatConsumer(GroupMember, PeriodicDatabaseCleanup, AsyncJsonWebsocketConsu
             await self.send_json(
                 {
                     "error": "Message stored, but not sent live: the channel layer "
-                    "did not answer. The room gets it as its clients reconnect."
+                    "did not answer. Others get it when they next connect."
                 }
             )
 

@@ -1,10 +1,11 @@
 """Chat history: store each message, then replay what a reconnecting client missed.
 
-A client connects to ws/chat/<room>/?since=<id>, the last id it saw, and first gets
-every stored message of the room with a greater id, in order; without since, the
-last CHAT_HISTORY (settings.py). ChatConsumer joins the room's group before it reads
-the backlog, so a message stored meanwhile comes live if not in the backlog, and is
-sent once if in both (the consumer skips the replayed ids).
+A client connects to ws/chat/<room>/?since=<id>, the greatest id it saw, and first
+gets every stored message of the room with a greater id, in order (at most
+CHAT_REPLAY_MAX, settings.py); without since, the last CHAT_HISTORY. ChatConsumer
+joins the room's group before it reads the backlog, so a message stored meanwhile
+comes live if not in the backlog, and is sent once if in both (the consumer skips
+the replayed ids).
 """
 
 import datetime as dt
@@ -80,19 +81,32 @@ async def store(
 async def backlog(
     room: str, since: int | None
 ) -> AsyncIterator[tuple[dict[str, Any], bool]]:
-    """The room's messages after since, oldest first, else its latest CHAT_HISTORY;
-    each with whether it may still be in flight (IN_FLIGHT)."""
-    messages = ChatMessage.objects.filter(room=room).select_related("author")
+    """The frames a connecting client gets first, each with whether it may still be
+    in flight (IN_FLIGHT): the room's messages after since, oldest first, at most
+    CHAT_REPLAY_MAX of them (the latest, after {"history": {"truncated": true}} if
+    there were more); without since, its latest CHAT_HISTORY."""
+    messages = ChatMessage.objects.filter(room=room)
+    if since is not None:
+        messages = messages.filter(id__gt=since)
+    limit = settings.CHAT_HISTORY if since is None else settings.CHAT_REPLAY_MAX
+    # The newest message left out, if any: the replay starts after it.
+    newest_first = messages.order_by("-id").values_list("id", flat=True)
+    left_out = [pk async for pk in newest_first[limit : limit + 1]]
+    after = left_out[0] if left_out else -1
+    if left_out and since is not None:
+        yield {"history": {"truncated": True}}, False
     recent = timezone.now() - IN_FLIGHT
-    if since is None:
-        latest = [m async for m in messages.order_by("-id")[: settings.CHAT_HISTORY]]
-        for message in reversed(latest):
+    while True:
+        # One query a chunk, from the last id sent: no cursor stays open between
+        # trips to the database thread, where another socket's cleanup may close
+        # the connection (PeriodicDatabaseCleanup).
+        chunk = messages.filter(id__gt=after).order_by("id").select_related("author")
+        rows = [message async for message in chunk[:CHUNK]]
+        for message in rows:
             yield as_sent(message, username(message)), message.sent > recent
-        return
-    async for message in (
-        messages.filter(id__gt=since).order_by("id").aiterator(chunk_size=CHUNK)
-    ):
-        yield as_sent(message, username(message)), message.sent > recent
+        if len(rows) < CHUNK:
+            return
+        after = rows[-1].pk
 
 
 def username(message: ChatMessage) -> str | None:

@@ -308,6 +308,9 @@ CHAT_LOGIN_REQUIRED = flag("DJANGO_CHAT_LOGIN_REQUIRED", default=not DEBUG)
 # Stored messages a chat client gets when it connects without ?since=<id> (the app's
 # history.py); 0: none. Stored messages are kept until manage.py prunemessages.
 CHAT_HISTORY = whole_number("DJANGO_CHAT_HISTORY", 50, 0)
+# The most a client that reconnects with ?since=<id> is sent of what it missed (the
+# latest ones): a since=0 costs the database and the socket this much at most.
+CHAT_REPLAY_MAX = whole_number("DJANGO_CHAT_REPLAY_MAX", 1000, 0)
 
 # runserver (Daphne's) reads these; the production {{ cookiecutter.asgi_server }} command in README.md passes
 # the same numbers. Lower than runserver's 1 MiB default: a larger message closes

@@ -105,7 +105,8 @@ class ChatPanel extends Panel {
   decode(data) {
     const content = JSON.parse(data);
     if ("presence" in content) return this.showPresence(content.presence);
-    if ("id" in content) this.lastId = content.id;
+    // The greatest: two servers' messages can arrive out of id order.
+    if ("id" in content) this.lastId = Math.max(this.lastId ?? 0, content.id);
     return "error" in content ? "error: " + content.error : content.message;
   }
 
