@@ -3,9 +3,10 @@
 Renders the template (daphne and uvicorn), installs it, starts each server with the
 generated README's production command pinned to CPU 0, drives it from CPU 1, and
 prints tables with ratios against the baseline measured in the same run; then
-logged-in handshakes on each `database` (SQLite, and a throwaway PostgreSQL), with
-the peak of the server's database connections. Traffic goes to 127.0.0.1 only;
-every loop is bounded in count and time.
+chat messages/s with each message stored (SQLite, PostgreSQL) against chat with
+storing replaced by a counter; logged-in handshakes on each `database` (SQLite, and
+a throwaway PostgreSQL), with the peak of the server's database connections.
+Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 
     .venv/bin/python bench/run.py            # the full run (a few minutes)
     .venv/bin/python bench/run.py --quick    # tiny counts: does it still work?
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -73,13 +75,14 @@ class Counts:
     logins: int
     logins_concurrency: int
     unread_messages: int
+    chat_messages: int
     # Ping-pongs per setting of the rate limit, on a fresh server each, the order
     # alternating: the machine's drift weighs on both settings alike.
     limit_rounds: int
 
 
-FULL = Counts(50, 10.0, 1000, 1000, 100, 200, 50, 2000, 100, 15_000, 2)
-QUICK = Counts(5, 1.0, 20, 40, 10, 10, 3, 20, 5, 100, 1)
+FULL = Counts(50, 10.0, 1000, 1000, 100, 200, 50, 2000, 100, 15_000, 2_000, 2)
+QUICK = Counts(5, 1.0, 20, 40, 10, 10, 3, 20, 5, 100, 100, 1)
 # Each message to the room of a client that never reads, as long as chat allows
 # (DJANGO_CHAT_MESSAGE_MAX_BYTES): 15,000 of them are 60 MB.
 UNREAD_MESSAGE = "x" * 4096
@@ -88,6 +91,29 @@ UNREAD_MESSAGE = "x" * 4096
 UNREAD_BATCH = 50
 # Seconds the whole room may take, on any server: 15,000 take under a minute.
 UNREAD_TIMEOUT = 600
+# A chat room of so many clients, one of them speaking, CHAT_BATCH messages at a
+# time: what storing each message costs shows in a small room, where the one INSERT
+# a message is a large share of its work.
+CHAT_ROOM = 5
+CHAT_BATCH = 50
+# The generated ASGI application with ChatConsumer's storage replaced by a counter:
+# the baseline of what storing costs, written into the bench's render only.
+UNSTORED_APPLICATION = '''"""The benchmark's baseline: chat without storage."""
+
+import itertools
+
+from .asgi import application  # noqa: F401  (sets Django up first)
+from {app} import history
+
+ids = itertools.count(1)
+
+
+async def store(room, user, text):
+    return {{"id": next(ids), "message": text, "user": None, "sent": ""}}
+
+
+history.store = store
+'''
 # The app's database on the bench's PostgreSQL; the sampler connects to another.
 DATABASE = "bench"
 SAMPLE_SECONDS = 0.02
@@ -392,6 +418,42 @@ async def unread_client(url: str, pid: int, counts: Counts) -> dict[str, object]
     }
 
 
+async def chat_rate(url: str, pid: int, counts: Counts) -> dict[str, object]:
+    """One client of a room speaks; every client of it hears every message."""
+    clients = [await connect(url, compression=None) for _ in range(CHAT_ROOM)]
+    speaker, sent = clients[0], counts.chat_messages
+
+    async def next_message(websocket: ClientConnection) -> None:
+        while True:  # past the room's presence news
+            reply = json.loads(await asyncio.wait_for(websocket.recv(), 10))
+            if "error" in reply:
+                raise RuntimeError(f"{url}: the room refused a message: {reply}")
+            if "message" in reply:
+                return
+
+    async def listen(websocket: ClientConnection) -> None:
+        for _ in range(sent):
+            await next_message(websocket)
+
+    try:
+        await asyncio.sleep(0.5)  # the news of everyone's joining goes out first
+        before = cpu_seconds(pid)
+        started = time.perf_counter()
+        listeners = [asyncio.create_task(listen(ws)) for ws in clients[1:]]
+        for batch in range(0, sent, CHAT_BATCH):
+            size = min(CHAT_BATCH, sent - batch)
+            for n in range(batch, batch + size):
+                await speaker.send(json.dumps({"message": f"m{n}"}))
+            for _ in range(size):  # heard before it says more: nothing dropped
+                await next_message(speaker)
+        await asyncio.gather(*listeners)
+        elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(pid) - before
+    finally:
+        await asyncio.gather(*(client.close() for client in clients))
+    return {"msgs/s": sent / elapsed, "cpu us/msg": cpu / sent * 1e6}
+
+
 class Bench:
     def __init__(self, counts: Counts, workdir: Path, venv: Path | None) -> None:
         self.counts = counts
@@ -442,6 +504,17 @@ class Bench:
             f"{packages['postgres']}.postgres_server"
         )
 
+    def sqlite_database(self, name: str) -> str:
+        """A migrated SQLite file of the bench's own for that project's servers:
+        ChatConsumer stores every message, so chat needs the tables."""
+        path = self.workdir / f"{name}.sqlite3"
+        if not path.exists():
+            # manage.py in production, as a deploy migrates.
+            production = self.servers[name].SERVER_ENVIRONMENTS["production"]
+            env = {**production, "DJANGO_SQLITE_PATH": str(path)}
+            self.accounts[name].add_users(env, python=self.venv.python)
+        return str(path)
+
     def start(  # noqa: ANN201
         self,
         name: str,
@@ -453,6 +526,8 @@ class Bench:
         # ping-pong and broadcast (and their figures would not compare with earlier
         # runs, made before the limit).
         env = {**NO_LIMIT, **(env or {})}
+        if "DATABASE_URL" not in env and "DJANGO_SQLITE_PATH" not in env:
+            env["DJANGO_SQLITE_PATH"] = self.sqlite_database(name)
         servers = self.servers[name]
         if settings:
             os.environ["DJANGO_SETTINGS_MODULE"] = settings
@@ -615,16 +690,9 @@ class Bench:
             row.update(items)
         return rows
 
-    def database_rows(self) -> tuple[list[dict[str, object]], list[str]]:
-        """Logged-in handshakes on SQLite, then on PostgreSQL; the errors seen."""
-        rows, errors = [], []
-        path = self.workdir / "logins.sqlite3"
-        env = {"DJANGO_SQLITE_PATH": str(path)}
-        row, seen = self.logins(
-            "sqlite", "daphne", env, lambda pid: open_handles(pid, path)
-        )
-        rows.append(row)
-        errors += seen
+    @contextlib.contextmanager
+    def own_postgres(self) -> Iterator[Any]:
+        """A throwaway PostgreSQL holding DATABASE, named by DATABASE_URL."""
         postgres = self.postgres_module.PostgresServer(
             self.servers["postgres"].free_port()
         )
@@ -636,6 +704,69 @@ class Bench:
             # In the environment too: the project's settings need it to load at
             # all in production, and collectstatic reads them before the server.
             os.environ["DATABASE_URL"] = postgres.url(DATABASE)
+            yield postgres
+        finally:
+            postgres.remove()
+            os.environ.pop("DATABASE_URL", None)
+
+    def chat_storage_rows(self) -> list[dict[str, object]]:
+        """Chat with every message stored, on SQLite and on PostgreSQL, against the
+        same chat with storing replaced by a counter (daphne, the Redis layer)."""
+        project = self.projects["daphne"]
+        unstored = project / project.name / "bench_unstored.py"
+        unstored.write_text(UNSTORED_APPLICATION.format(app="realtime"))
+        rows: list[dict[str, object]] = []
+
+        def row(label: str, name: str, env: dict[str, str], app: str = "") -> None:
+            """One row; app: an ASGI application of the project's in asgi.py's
+            place."""
+            commands = self.servers[name].SERVER_COMMANDS
+            serve = commands["production"]
+            if app:
+                asgi = f"{self.projects[name].name}.asgi:application"
+                commands["production"] = serve.replace(asgi, app)
+            try:
+                servers, server = self.start(name, env=env)
+            finally:
+                commands["production"] = serve
+            try:
+                url = f"{server.url}/ws/chat/bench_{len(rows)}/"
+                result = asyncio.run(chat_rate(url, server.process.pid, self.counts))
+                rows.append({"messages": label, **result})
+            finally:
+                servers.stop_server(server.process)
+
+        with self.own_redis():
+            app = f"{project.name}.bench_unstored:application"
+            row("not stored (ids from a counter)", "daphne", {}, app)
+            row("stored, SQLite", "daphne", {})
+            with self.own_postgres() as postgres:
+                production = self.servers["postgres"].SERVER_ENVIRONMENTS["production"]
+                env = {**production, "DATABASE_URL": postgres.url(DATABASE)}
+                self.accounts["postgres"].add_users(env, python=self.venv.python)
+                row(
+                    "stored, PostgreSQL",
+                    "postgres",
+                    {"DATABASE_URL": postgres.url(DATABASE)},
+                )
+        baseline = rows[0]
+        for each in rows:
+            msgs, cpu = each["msgs/s"], each["cpu us/msg"]
+            each["vs not stored msgs/s"] = msgs / baseline["msgs/s"]  # type: ignore[operator]
+            each["vs not stored CPU"] = cpu / baseline["cpu us/msg"]  # type: ignore[operator]
+        return rows
+
+    def database_rows(self) -> tuple[list[dict[str, object]], list[str]]:
+        """Logged-in handshakes on SQLite, then on PostgreSQL; the errors seen."""
+        rows, errors = [], []
+        path = self.workdir / "logins.sqlite3"
+        env = {"DJANGO_SQLITE_PATH": str(path)}
+        row, seen = self.logins(
+            "sqlite", "daphne", env, lambda pid: open_handles(pid, path)
+        )
+        rows.append(row)
+        errors += seen
+        with self.own_postgres() as postgres:
             import psycopg  # the project venv's (add_packages)
 
             # One connection for every sample, to another database: a new one for
@@ -654,9 +785,6 @@ class Bench:
                 row, seen = self.logins("postgres", "postgres", env, connections)
                 rows.append(row)
                 errors += seen
-        finally:
-            postgres.remove()
-            os.environ.pop("DATABASE_URL", None)
         baseline = rows[0]["handshakes/s"]
         for row in rows:
             ratio = row["handshakes/s"] / baseline  # type: ignore[operator]
@@ -765,6 +893,7 @@ def main() -> None:
         limit = bench.limit_rows()
         fanout = bench.broadcast_rows()
         unread = bench.unread_rows()
+        chat = bench.chat_storage_rows()
         databases, errors = bench.database_rows()
     print(
         f"Benchmark, {date.today()}, {platform.processor() or platform.machine()}, "
@@ -788,6 +917,12 @@ def main() -> None:
         "layer; server peak RSS while sending, over RSS after a warm-up batch)\n"
     )
     print(table(unread, None))
+    print(
+        f"\nChat messages/s, stored and not: {counts.chat_messages} messages from one "
+        f"client of a room of {CHAT_ROOM}, {CHAT_BATCH} at a time (daphne, the Redis "
+        "layer; server CPU alone, PostgreSQL's own on CPU 0 too)\n"
+    )
+    print(table(chat, None))
     print(
         f"\nLogged-in handshakes to /ws/notifications/, {counts.logins} of them "
         f"{counts.logins_concurrency} at a time (daphne, in-memory layer; server and "

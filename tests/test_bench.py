@@ -69,6 +69,12 @@ def test_quick_benchmark_prints_its_tables(project_venv: ProjectVenv) -> None:
         # could be.
         assert float(rows[server]["server grew MB"]) >= 0, result.stdout
         assert float(rows[server]["MB sent to the room"]) > 0, result.stdout
+    for label in ["not stored (ids from a counter)", "stored, SQLite"] + [
+        "stored, PostgreSQL"
+    ]:  # every client heard every message (chat_rate raises otherwise)
+        assert float(rows[label]["msgs/s"].replace(",", "")) > 0, result.stdout
+        assert float(rows[label]["vs not stored CPU"]) > 0, result.stdout
+    assert rows["not stored (ids from a counter)"]["vs not stored msgs/s"] == "1.00"
     for database in ["sqlite", "postgres"]:  # every logged-in handshake opened
         assert rows[database]["errors"] == "0", result.stdout
         assert float(rows[database]["handshakes/s"].replace(",", "")) > 0
