@@ -87,6 +87,7 @@ class Stack:
         self.redis = redis_module.RedisServer(self.servers.free_port(), folder)
         self.upstreams: list = []
         self.nginx: subprocess.Popen[bytes] | None = None
+        self.manage_env: dict[str, str] = {}  # start() names the database
 
     def start(self) -> None:
         self.redis.start()
@@ -96,6 +97,14 @@ class Stack:
             "manage.py", "collectstatic", "--noinput", cwd=self.project, env=production
         )
         assert static.returncode == 0, static.stderr
+        # One database for both upstreams and manage.py, migrated as a deploy
+        # does: the chat stores every message.
+        database = {"DJANGO_SQLITE_PATH": str(self.folder / "db.sqlite3")}
+        self.manage_env = {**production, **database}
+        migrated = self.venv.run(
+            "manage.py", "migrate", "--noinput", cwd=self.project, env=self.manage_env
+        )
+        assert migrated.returncode == 0, migrated.stderr
         slug = self.project.name
         (self.project / "probe_settings.py").write_text(
             PROBE_SETTINGS.format(package=slug)
@@ -116,6 +125,7 @@ class Stack:
                     env={
                         "DJANGO_SETTINGS_MODULE": "probe_settings",
                         "DJANGO_WEBSOCKET_ALLOWED_ORIGINS": origin,
+                        **database,
                     },
                 )
             )
@@ -183,13 +193,11 @@ class Stack:
 
     def token(self, username: str) -> str:
         """`manage.py wstoken` against the upstreams' database and secret key."""
-        production = self.servers.SERVER_ENVIRONMENTS["production"]
         for args in (
-            ["manage.py", "migrate", "--noinput"],
             ["manage.py", "shell", "-c", CREATE_USER.format(username=username)],
             ["manage.py", "wstoken", username],
         ):
-            result = self.venv.run(*args, cwd=self.project, env=production)
+            result = self.venv.run(*args, cwd=self.project, env=self.manage_env)
             assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout.strip()
 
