@@ -6,13 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .accounts import make_database
+from .accounts import make_database, new_database
 from .servers import BASE_DIR
 
 PROCESSES, THREADS, TRANSACTIONS = 2, 4, 40
 COUNT = (
     "from django.contrib.auth import get_user_model; "
     "print(get_user_model().objects.filter(username__startswith='w').count())"
+)
+PRAGMAS = (
+    "from django.db import connection; cursor = connection.cursor(); "
+    "print(*(cursor.execute(f'PRAGMA {name}').fetchone()[0] "
+    "for name in ('journal_mode', 'synchronous')))"
 )
 # What get_or_create and an admin form do: read, then write, in one transaction.
 # Each process says "ready", then waits for the go file, so that both write at once.
@@ -80,3 +85,12 @@ def test_writers_in_two_processes_and_eight_threads_never_find_it_locked(
     assert failed == [["0"]] * PROCESSES, f"failed, of {total}: {failed}"
     stdout, stderr = shell(COUNT, env).communicate(timeout=60)
     assert stdout.split() == [str(PROCESSES * THREADS * TRANSACTIONS)], stderr
+
+
+def test_every_connection_writes_ahead_and_syncs_at_checkpoints(
+    tmp_path: Path,
+) -> None:
+    # settings.py's init_command, on a file as the servers open it.
+    env = new_database(tmp_path)
+    stdout, stderr = shell(PRAGMAS, env).communicate(timeout=60)
+    assert stdout.split() == ["wal", "1"], stderr  # 1: synchronous=NORMAL
