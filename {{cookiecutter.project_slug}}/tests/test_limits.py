@@ -16,6 +16,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from {{ cookiecutter.project_slug }}.asgi import application
+{%- if cookiecutter.asgi_server == "daphne" %}
+from {{ cookiecutter.project_slug }}.serve import BoundedWebSocketProtocol
+{%- endif %}
 
 from .accounts import session_cookie
 from .conftest import Servers
@@ -288,3 +291,15 @@ async def test_asgi_py_limits_every_route(path: str, settings: Any) -> None:
         assert len(errors) == 1 and errors[0].startswith("Too many messages")
     finally:
         await communicator.disconnect()
+{%- if cookiecutter.asgi_server == "daphne" %}
+
+
+@pytest.mark.parametrize("state", ["STATE_CLOSING", "STATE_CLOSED"])
+def test_a_frame_for_a_client_that_closed_is_dropped_not_raised(state: str) -> None:
+    # What a consumer sends while the client's close is on its way (the room's
+    # presence news to a socket that just left) reaches serve.py's protocol in
+    # these states; Autobahn alone raises Disconnected into the consumer.
+    protocol = BoundedWebSocketProtocol()
+    protocol.state = getattr(protocol, state)
+    protocol.serverSend("news for a socket that is gone")
+{%- endif %}

@@ -87,6 +87,11 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
     def serverSend(self, content: str | bytes, binary: bool = False) -> None:
         if self.dropped:
             return  # its websocket.disconnect is on the way to the consumer
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            # The client closed while a frame for it was on its way (a room's
+            # news): Autobahn would raise Disconnected into the consumer, a
+            # traceback for a frame no one can receive (django/channels#1820).
+            return
         super().serverSend(content, binary)
         if self.paused:
             self.unread += len(content)
