@@ -3,7 +3,7 @@
 A channel layer delivers at most once, and a socket drops whenever a phone changes
 network or a server restarts. Each stored message has an id (its primary key: it
 grows within a room as within the table), and a client that reconnects with
-?since=<the last id it saw> gets what it missed (history.py).
+?since=<the greatest id it saw> gets what it missed (history.py).
 """
 
 from django.conf import settings
